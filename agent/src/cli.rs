@@ -1,0 +1,36 @@
+//! Command-line subcommands of `pitlane-agent`, one file each.
+
+pub mod identity;
+pub mod probe;
+pub mod sign;
+
+use clap::{Parser, Subcommand};
+
+/// The Pitlane device agent: reads the car over CAN or an ELM327 adapter, holds the device
+/// identity and signs its payloads.
+#[derive(Debug, Parser)]
+#[command(name = "pitlane-agent", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the car once: VIN, ECUs, trouble codes, supported PIDs and live values.
+    Probe(probe::ProbeArgs),
+    /// Manage the device's secp256k1 identity.
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
+    /// Sign an eth_signTypedData_v4 payload (EIP-712) with the device key.
+    SignTypedData(sign::SignArgs),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Probe(args) => probe::run(args).await,
+        Command::Identity(cmd) => identity::run(cmd),
+        Command::SignTypedData(args) => sign::run(args),
+    }
+}

@@ -1,0 +1,7 @@
+//! The Pitlane device agent: bus transports, ISO-TP and OBD-II clients, the ELM327 client,
+//! body actuators, and (later) the MQTT sync service and command executor.
+//!
+//! **Architecture invariant:** only the transport adapters under `bus` and `elm327` touch
+//! file descriptors; protocol logic lives in sans-IO machines (here or in `pitlane-shared`).
+
+pub mod cli;

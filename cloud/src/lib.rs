@@ -1,0 +1,7 @@
+//! The Pitlane cloud service: the documented HTTP APIs, storage, MQTT ingest and command
+//! dispatch, and VIN decoding.
+//!
+//! **Architecture invariant:** only the `http` layer knows about HTTP; domain modules take
+//! and return domain types and errors, mapped to each API family's error shape at the edge.
+
+pub mod cli;

@@ -1,0 +1,1 @@
+//! Canonical JSON: object keys sorted recursively, no insignificant whitespace.

@@ -1,0 +1,1 @@
+//! The signed CloudEvents envelope every MQTT message travels in.

@@ -1,0 +1,1 @@
+//! Adapter wire codecs shared by agent and simulator: SLCAN (Lawicel) and socketcand.
