@@ -5,3 +5,4 @@
 //! and return domain types and errors, mapped to each API family's error shape at the edge.
 
 pub mod cli;
+pub mod vin;

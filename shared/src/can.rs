@@ -1,1 +1,5 @@
 //! CAN frames and ISO-TP (ISO 15765-2) segmentation and reassembly.
+
+mod frame;
+
+pub use frame::{CanFrame, CanId, FrameError};
