@@ -1,0 +1,155 @@
+//! 65-byte recoverable secp256k1 signatures in Ethereum's r ‖ s ‖ v layout.
+
+use std::fmt;
+use std::str::FromStr;
+
+use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey};
+
+use super::{Address, B256, PublicKey};
+
+/// Why bytes are not an acceptable signature, or do not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// Not 65 bytes.
+    #[error("a signature is 65 bytes (r ‖ s ‖ v), got {got}")]
+    Length {
+        /// Number of bytes given.
+        got: usize,
+    },
+    /// The text form is not `0x` followed by hex digits.
+    #[error("a signature is written as 0x followed by 130 hex digits")]
+    NotHex,
+    /// v is not 27/28 (0/1 are accepted on input and normalised).
+    #[error("signature v must be 27 or 28, got {0}")]
+    RecoveryByte(u8),
+    /// r or s is zero or not below the curve order.
+    #[error("signature r or s is out of range")]
+    OutOfRange,
+    /// s is in the upper half of the curve order: a malleated signature (EIP-2).
+    #[error("signature s is not in the lower half of the curve order (malleable signature)")]
+    HighS,
+    /// No public key recovers from this signature and hash.
+    #[error("no public key can be recovered from this signature")]
+    Unrecoverable,
+    /// The signature is valid, but made by another key than the expected one.
+    #[error("signature was made by {recovered}, not by the expected signer {expected}")]
+    WrongSigner {
+        /// Who should have signed.
+        expected: Address,
+        /// Who the signature recovers to (for a tampered message: an unrelated address).
+        recovered: Address,
+    },
+}
+
+/// A recoverable signature: r (32 bytes) ‖ s (32 bytes, low half) ‖ v (27 or 28).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signature([u8; 65]);
+
+impl Signature {
+    pub(crate) fn from_parts(signature: &EcdsaSignature, recovery: RecoveryId) -> Self {
+        let mut bytes = [0u8; 65];
+        bytes[..64].copy_from_slice(&signature.to_bytes());
+        bytes[64] = 27 + u8::from(recovery.is_y_odd());
+        Signature(bytes)
+    }
+
+    /// Parses and checks 65 bytes. v may be 27/28 or 0/1 (stored as 27/28); s must be low.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
+        let bytes: [u8; 65] = bytes
+            .try_into()
+            .map_err(|_| SignatureError::Length { got: bytes.len() })?;
+        let mut normalised = bytes;
+        normalised[64] = match bytes[64] {
+            0 | 27 => 27,
+            1 | 28 => 28,
+            v => return Err(SignatureError::RecoveryByte(v)),
+        };
+        let signature = Signature(normalised);
+        let ecdsa = signature.ecdsa()?;
+        if ecdsa.normalize_s().is_some() {
+            return Err(SignatureError::HighS);
+        }
+        Ok(signature)
+    }
+
+    fn ecdsa(&self) -> Result<EcdsaSignature, SignatureError> {
+        EcdsaSignature::from_slice(&self.0[..64]).map_err(|_| SignatureError::OutOfRange)
+    }
+
+    /// The 65 bytes r ‖ s ‖ v.
+    pub const fn to_bytes(&self) -> [u8; 65] {
+        self.0
+    }
+
+    /// The recovery byte v (27 or 28).
+    pub const fn v(&self) -> u8 {
+        self.0[64]
+    }
+
+    /// `0x` and 130 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
+
+    /// The public key that made this signature over `hash`.
+    pub fn recover_public_key(&self, hash: &B256) -> Result<PublicKey, SignatureError> {
+        let ecdsa = self.ecdsa()?;
+        let recovery = RecoveryId::new(self.0[64] == 28, false);
+        VerifyingKey::recover_from_prehash(hash.as_slice(), &ecdsa, recovery)
+            .map(PublicKey)
+            .map_err(|_| SignatureError::Unrecoverable)
+    }
+
+    /// The address that made this signature over `hash`.
+    pub fn recover(&self, hash: &B256) -> Result<Address, SignatureError> {
+        self.recover_public_key(hash).map(|key| key.address())
+    }
+
+    /// Checks that `expected` made this signature over `hash`.
+    pub fn verify(&self, hash: &B256, expected: &Address) -> Result<(), SignatureError> {
+        let recovered = self.recover(hash)?;
+        if recovered == *expected {
+            Ok(())
+        } else {
+            Err(SignatureError::WrongSigner {
+                expected: *expected,
+                recovered,
+            })
+        }
+    }
+}
+
+impl FromStr for Signature {
+    type Err = SignatureError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let digits = s.strip_prefix("0x").ok_or(SignatureError::NotHex)?;
+        let bytes = hex::decode(digits).map_err(|_| SignatureError::NotHex)?;
+        Signature::from_bytes(&bytes)
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+impl serde::Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
