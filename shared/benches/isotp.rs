@@ -44,7 +44,9 @@ fn reassembly(c: &mut Criterion) {
         group.bench_function(format!("reassemble_{len}_frames"), |b| b.iter(&mut run));
     }
     group.throughput(Throughput::Bytes(4095));
-    group.bench_function("segment_4095_bytes", |b| b.iter(|| black_box(frames_for(4095).len())));
+    group.bench_function("segment_4095_bytes", |b| {
+        b.iter(|| black_box(frames_for(4095).len()))
+    });
     group.finish();
 }
 
