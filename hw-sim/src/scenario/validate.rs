@@ -1,0 +1,142 @@
+//! Checks a parsed scenario value by value, naming the field that is wrong.
+
+use std::collections::HashSet;
+
+use super::{Scenario, ScenarioError};
+use crate::ecu::live;
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScenarioError {
+    ScenarioError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Scenario {
+    /// Check every value; the error names the first field that is wrong.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        if self.vin.len() != 17 || !self.vin.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "vin",
+                format!("{:?} is not 17 printable ASCII characters", self.vin),
+            ));
+        }
+        if self.ecus.is_empty() {
+            return Err(invalid("ecu", "a scenario needs at least one [[ecu]]"));
+        }
+        self.validate_ecus()?;
+        self.validate_live()?;
+        self.validate_body()
+    }
+
+    fn validate_ecus(&self) -> Result<(), ScenarioError> {
+        let mut ids = HashSet::new();
+        let mut addresses = HashSet::new();
+        for (i, ecu) in self.ecus.iter().enumerate() {
+            let at = |field: &str| format!("ecu[{i}].{field}");
+            if ecu.name.is_empty() || ecu.name.len() > 20 || !ecu.name.is_ascii() {
+                return Err(invalid(at("name"), "must be 1 to 20 ASCII characters"));
+            }
+            for (field, id) in [
+                ("request_id", ecu.request_id),
+                ("response_id", ecu.response_id),
+            ] {
+                if id > 0x7FF {
+                    return Err(invalid(at(field), format!("0x{id:X} is not an 11-bit id")));
+                }
+                if id == 0x7DF {
+                    return Err(invalid(at(field), "0x7DF is the functional request id"));
+                }
+                if !ids.insert(id) {
+                    return Err(invalid(at(field), format!("0x{id:X} is used twice")));
+                }
+            }
+            if ecu.address29 == 0x33 || ecu.address29 == 0xF1 {
+                return Err(invalid(
+                    at("address29"),
+                    "0x33 (functional) and 0xF1 (tester) are reserved",
+                ));
+            }
+            if !addresses.insert(ecu.address29) {
+                return Err(invalid(
+                    at("address29"),
+                    format!("0x{:02X} is used twice", ecu.address29),
+                ));
+            }
+            for (j, &pid) in ecu.pids.iter().enumerate() {
+                if pid % 0x20 == 0 {
+                    return Err(invalid(
+                        format!("ecu[{i}].pids[{j}]"),
+                        format!("0x{pid:02X} is a supported-PID bitmap; those are implied"),
+                    ));
+                }
+                if !live::is_supported(pid) {
+                    return Err(invalid(
+                        format!("ecu[{i}].pids[{j}]"),
+                        format!(
+                            "the simulator has no model for PID 0x{pid:02X}; it knows {}",
+                            live::supported_list()
+                        ),
+                    ));
+                }
+            }
+            for (field, codes) in [
+                ("stored", &ecu.stored),
+                ("pending", &ecu.pending),
+                ("permanent", &ecu.permanent),
+            ] {
+                for (j, code) in codes.iter().enumerate() {
+                    if let Err(reason) = crate::ecu::dtc::parse(code) {
+                        return Err(invalid(format!("ecu[{i}].{field}[{j}]"), reason));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_live(&self) -> Result<(), ScenarioError> {
+        let l = &self.live;
+        let checks = [
+            ("live.cycle_s", l.cycle_s, 1.0, 86_400.0),
+            ("live.idle_rpm", l.idle_rpm, 0.0, 8_000.0),
+            ("live.max_speed_kmh", l.max_speed_kmh, 0.0, 255.0),
+            ("live.ambient_c", l.ambient_c, -40.0, 60.0),
+            ("live.coolant_target_c", l.coolant_target_c, -40.0, 215.0),
+            ("live.battery_v", l.battery_v, 0.0, 65.0),
+            ("live.fuel_level_pct", l.fuel_level_pct, 0.0, 100.0),
+            ("live.odometer_km", l.odometer_km, 0.0, 400_000_000.0),
+        ];
+        for (field, value, min, max) in checks {
+            if !(min..=max).contains(&value) {
+                return Err(invalid(field, format!("{value} is outside {min}..={max}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_body(&self) -> Result<(), ScenarioError> {
+        let b = &self.body;
+        for (field, id) in [
+            ("body.command_id", b.command_id),
+            ("body.status_id", b.status_id),
+        ] {
+            if id > 0x7FF {
+                return Err(invalid(field, format!("0x{id:X} is not an 11-bit id")));
+            }
+        }
+        if b.command_id == b.status_id {
+            return Err(invalid(
+                "body.status_id",
+                "must differ from body.command_id",
+            ));
+        }
+        if !(1..=60_000).contains(&b.status_period_ms) {
+            return Err(invalid("body.status_period_ms", "must be 1..=60000"));
+        }
+        if !(b.closes_after_s.is_finite() && b.closes_after_s > 0.0) {
+            return Err(invalid("body.closes_after_s", "must be a positive number"));
+        }
+        Ok(())
+    }
+}
