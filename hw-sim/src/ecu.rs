@@ -2,12 +2,13 @@
 //! answers ([`service`]), and the task that speaks ISO-TP for it on the virtual bus
 //! ([`transport`]).
 
-pub mod dtc;
 pub mod live;
 pub mod service;
 pub mod transport;
 
 use std::time::Duration;
+
+use pitlane_shared::obd::Dtc;
 
 use crate::scenario::{EcuConfig, LiveConfig};
 
@@ -32,16 +33,16 @@ pub struct Ecu {
     config: EcuConfig,
     live: LiveConfig,
     vin: String,
-    stored: Vec<dtc::Code>,
-    pending: Vec<dtc::Code>,
-    permanent: Vec<dtc::Code>,
+    stored: Vec<Dtc>,
+    pending: Vec<Dtc>,
+    permanent: Vec<Dtc>,
     /// Distance driven (km since the car started) when the codes were last cleared.
     cleared_at_km: Option<f64>,
 }
 
-fn codes(texts: &[String]) -> Vec<dtc::Code> {
+fn codes(texts: &[String]) -> Vec<Dtc> {
     // Scenario validation has parsed every code already; anything unparsable is skipped.
-    texts.iter().filter_map(|t| dtc::parse(t).ok()).collect()
+    texts.iter().filter_map(|t| t.parse().ok()).collect()
 }
 
 impl Ecu {
@@ -65,7 +66,7 @@ impl Ecu {
 
     /// The ECU's trouble codes now.
     pub fn dtcs(&self) -> EcuDtcs {
-        let text = |c: &[dtc::Code]| c.iter().map(|&c| dtc::to_text(c)).collect();
+        let text = |c: &[Dtc]| c.iter().map(Dtc::to_string).collect();
         EcuDtcs {
             ecu: self.config.name.clone(),
             response_id: self.config.response_id,

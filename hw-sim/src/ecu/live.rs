@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use pitlane_shared::obd::{MonitorStatus, encode_pid};
+
 use crate::scenario::LiveConfig;
 
 /// The service 01 PIDs the simulator can answer (besides the 0x00/0x20/.. bitmaps).
@@ -131,57 +133,38 @@ pub struct EcuContext {
     pub since_clear_km: f64,
 }
 
-fn byte(v: f64) -> u8 {
-    // Invariant: clamped to the u8 range before the cast.
-    v.round().clamp(0.0, 255.0) as u8
-}
-
-fn word(v: f64) -> [u8; 2] {
-    // Invariant: clamped to the u16 range before the cast.
-    (v.round().clamp(0.0, 65_535.0) as u16).to_be_bytes()
-}
-
-fn pct(v: f64) -> u8 {
-    byte(v * 255.0 / 100.0)
-}
-
 /// The data bytes of `pid` (without the PID byte itself), or `None` when it is not modelled.
+/// Scaling is the shared J1979 table's, so simulator and agent agree by construction.
 pub fn encode(pid: u8, s: &Snapshot, ecu: &EcuContext) -> Option<Vec<u8>> {
-    let data = match pid {
+    let value = match pid {
         0x01 => {
-            let mil = if ecu.stored_codes > 0 { 0x80 } else { 0 };
-            // Invariant: min(0x7F) keeps the count in 7 bits.
-            let count = ecu.stored_codes.min(0x7F) as u8;
-            // Spark ignition; misfire, fuel system and components monitors supported and
-            // complete; catalyst, O2 sensor and O2 heater supported and complete.
-            vec![mil | count, 0x07, 0x65, 0x00]
+            let status = MonitorStatus {
+                mil: ecu.stored_codes > 0,
+                // Invariant: min(0x7F) keeps the count in 7 bits.
+                dtc_count: ecu.stored_codes.min(0x7F) as u8,
+            };
+            return Some(status.encode().to_vec());
         }
-        0x04 => vec![pct(s.load_pct)],
-        0x05 => vec![byte(s.coolant_c + 40.0)],
-        0x0C => word(s.rpm * 4.0).to_vec(),
-        0x0D => vec![byte(s.speed_kmh)],
-        0x0F => vec![byte(s.intake_c + 40.0)],
-        0x11 => vec![pct(s.throttle_pct)],
         // OBD-II as defined by CARB.
-        0x1C => vec![0x01],
-        0x1F => word(s.seconds).to_vec(),
-        0x21 if ecu.stored_codes > 0 => word(ecu.since_clear_km).to_vec(),
-        0x21 => word(0.0).to_vec(),
-        0x2F => vec![pct(s.fuel_pct)],
-        0x31 => word(ecu.since_clear_km).to_vec(),
-        0x42 => word(s.voltage_v * 1000.0).to_vec(),
-        0x46 => vec![byte(s.ambient_c + 40.0)],
-        0x5C => vec![byte(s.oil_c + 40.0)],
-        0xA6 => {
-            // Invariant: clamped to the u32 range before the cast.
-            let hm = (s.odometer_km * 10.0)
-                .round()
-                .clamp(0.0, f64::from(u32::MAX)) as u32;
-            hm.to_be_bytes().to_vec()
-        }
+        0x1C => return Some(vec![0x01]),
+        0x04 => s.load_pct,
+        0x05 => s.coolant_c,
+        0x0C => s.rpm,
+        0x0D => s.speed_kmh,
+        0x0F => s.intake_c,
+        0x11 => s.throttle_pct,
+        0x1F => s.seconds,
+        0x21 if ecu.stored_codes > 0 => ecu.since_clear_km,
+        0x21 => 0.0,
+        0x2F => s.fuel_pct,
+        0x31 => ecu.since_clear_km,
+        0x42 => s.voltage_v,
+        0x46 => s.ambient_c,
+        0x5C => s.oil_c,
+        0xA6 => s.odometer_km,
         _ => return None,
     };
-    Some(data)
+    encode_pid(pid, value).ok()
 }
 
 /// The supported-PID bitmap answered for `base` (0x00, 0x20, ..): bit 31 is PID base+1, and
@@ -239,7 +222,7 @@ mod tests {
     #[test]
     fn pids_encode_per_j1979() {
         let idle = at(0.0);
-        check(0x01, &idle, &[0x82, 0x07, 0x65, 0x00]);
+        check(0x01, &idle, &[0x82, 0x00, 0x00, 0x00]);
         check(0x0C, &idle, &[0x0C, 0x30]); // 780 rpm × 4 = 3120
         check(0x0D, &idle, &[0]);
         check(0x05, &idle, &[61]); // 21 °C

@@ -8,17 +8,12 @@
 
 use std::time::Duration;
 
-use super::live::{self, EcuContext};
-use super::{Ecu, dtc};
+use pitlane_shared::obd::{
+    DID_VIN, DtcKind, EcuName, INFO_ECU_NAME, INFO_VIN, Nrc, ObdError, Request,
+};
 
-/// Negative response codes used by the simulator.
-pub mod nrc {
-    pub const SERVICE_NOT_SUPPORTED: u8 = 0x11;
-    pub const SUB_FUNCTION_NOT_SUPPORTED: u8 = 0x12;
-    pub const INCORRECT_LENGTH: u8 = 0x13;
-    pub const REQUEST_OUT_OF_RANGE: u8 = 0x31;
-    pub const RESPONSE_PENDING: u8 = 0x78;
-}
+use super::Ecu;
+use super::live::{self, EcuContext};
 
 /// What an ECU does with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,40 +24,40 @@ pub enum Reply {
     Send(Vec<u8>),
 }
 
-fn negative(sid: u8, code: u8, functional: bool) -> Reply {
+fn negative(sid: u8, code: Nrc, functional: bool) -> Reply {
     if functional {
         Reply::None
     } else {
-        Reply::Send(vec![0x7F, sid, code])
+        Reply::Send(vec![0x7F, sid, code.0])
     }
 }
 
 impl Ecu {
     /// Handles one reassembled request received `elapsed` after the car started.
     pub fn handle_request(&mut self, request: &[u8], functional: bool, elapsed: Duration) -> Reply {
-        let Some((&sid, args)) = request.split_first() else {
+        let Some(&sid) = request.first() else {
             return Reply::None;
         };
-        match sid {
-            0x01 => self.service_01(args, functional, elapsed),
-            0x03 => self.dtc_list(sid, args, functional, Which::Stored),
-            0x07 => self.dtc_list(sid, args, functional, Which::Pending),
-            0x0A => self.dtc_list(sid, args, functional, Which::Permanent),
-            0x04 if args.is_empty() => {
+        let parsed = match Request::parse(request) {
+            Ok(r) => r,
+            Err(ObdError::BadRequest { .. }) => {
+                return negative(sid, Nrc::INCORRECT_LENGTH, functional);
+            }
+            Err(_) => return negative(sid, Nrc::SERVICE_NOT_SUPPORTED, functional),
+        };
+        match parsed {
+            Request::CurrentData(pids) => self.service_01(&pids, functional, elapsed),
+            Request::Dtcs(kind) => Reply::Send(self.dtc_list(kind)),
+            Request::ClearDtcs => {
                 self.clear_codes(elapsed);
                 Reply::Send(vec![0x44])
             }
-            0x04 => negative(sid, nrc::INCORRECT_LENGTH, functional),
-            0x09 => self.service_09(args, functional),
-            0x22 => self.read_data_by_identifier(args, functional),
-            _ => negative(sid, nrc::SERVICE_NOT_SUPPORTED, functional),
+            Request::VehicleInfo(pid) => self.service_09(pid, functional),
+            Request::ReadDataByIdentifier(did) => self.read_data_by_identifier(did, functional),
         }
     }
 
     fn service_01(&self, pids: &[u8], functional: bool, elapsed: Duration) -> Reply {
-        if pids.is_empty() || pids.len() > 6 {
-            return negative(0x01, nrc::INCORRECT_LENGTH, functional);
-        }
         let snapshot = live::snapshot(&self.live, elapsed);
         let ctx = EcuContext {
             stored_codes: self.stored.len(),
@@ -86,75 +81,71 @@ impl Ecu {
             }
         }
         if out.len() == 1 {
-            negative(0x01, nrc::SUB_FUNCTION_NOT_SUPPORTED, functional)
+            negative(0x01, Nrc::SUBFUNCTION_NOT_SUPPORTED, functional)
         } else {
             Reply::Send(out)
         }
     }
 
-    fn dtc_list(&self, sid: u8, args: &[u8], functional: bool, which: Which) -> Reply {
-        if !args.is_empty() {
-            return negative(sid, nrc::INCORRECT_LENGTH, functional);
-        }
-        let codes = match which {
-            Which::Stored => &self.stored,
-            Which::Pending => &self.pending,
-            Which::Permanent => &self.permanent,
+    fn dtc_list(&self, kind: DtcKind) -> Vec<u8> {
+        let codes = match kind {
+            DtcKind::Stored => &self.stored,
+            DtcKind::Pending => &self.pending,
+            DtcKind::Permanent => &self.permanent,
         };
         // On CAN the response carries the number of codes, then two bytes per code.
-        let mut out = vec![sid + 0x40, codes.len().min(0xFF) as u8];
-        for code in codes.iter().take(0xFF) {
-            out.extend_from_slice(&dtc::to_bytes(*code));
+        let count = codes.len().min(0xFF);
+        // Invariant: min(0xFF) keeps the count in a byte.
+        let mut out = vec![kind.service() + 0x40, count as u8];
+        for code in &codes[..count] {
+            out.extend_from_slice(&code.to_bytes());
         }
-        Reply::Send(out)
+        out
     }
 
-    fn service_09(&self, args: &[u8], functional: bool) -> Reply {
-        let [pid] = args else {
-            return negative(0x09, nrc::INCORRECT_LENGTH, functional);
-        };
-        let name = self.config.name.as_bytes();
-        match *pid {
+    fn service_09(&self, pid: u8, functional: bool) -> Reply {
+        match pid {
             0x00 => {
-                let mut bits: u32 = 1 << (32 - 0x0A);
+                let mut bits: u32 = 1 << (32 - u32::from(INFO_ECU_NAME));
                 if self.config.reports_vin {
-                    bits |= 1 << (32 - 0x02);
+                    bits |= 1 << (32 - u32::from(INFO_VIN));
                 }
                 let mut out = vec![0x49, 0x00];
                 out.extend_from_slice(&bits.to_be_bytes());
                 Reply::Send(out)
             }
-            0x02 if self.config.reports_vin => {
-                let mut out = vec![0x49, 0x02, 0x01];
+            INFO_VIN if self.config.reports_vin => {
+                // The VIN goes out as the scenario spells it (even an invalid one), so the
+                // count byte and bytes are written here rather than from a validated `Vin`.
+                let mut out = vec![0x49, INFO_VIN, 0x01];
                 out.extend_from_slice(self.vin.as_bytes());
                 Reply::Send(out)
             }
-            0x0A => {
-                let mut out = vec![0x49, 0x0A, 0x01];
-                out.extend_from_slice(name);
-                out.resize(3 + 20, 0);
+            INFO_ECU_NAME => {
+                let (acronym, name) = self
+                    .config
+                    .name
+                    .split_once('-')
+                    .unwrap_or(("", &self.config.name));
+                let name = EcuName {
+                    acronym: acronym.to_owned(),
+                    name: name.to_owned(),
+                };
+                let mut out = vec![0x49, INFO_ECU_NAME];
+                out.extend(name.encode());
                 Reply::Send(out)
             }
-            _ => negative(0x09, nrc::SUB_FUNCTION_NOT_SUPPORTED, functional),
+            _ => negative(0x09, Nrc::SUBFUNCTION_NOT_SUPPORTED, functional),
         }
     }
 
-    fn read_data_by_identifier(&self, args: &[u8], functional: bool) -> Reply {
-        match args {
-            [0xF1, 0x90] if self.config.reports_vin => {
-                let mut out = vec![0x62, 0xF1, 0x90];
-                out.extend_from_slice(self.vin.as_bytes());
-                Reply::Send(out)
-            }
-            [_, _] => negative(0x22, nrc::REQUEST_OUT_OF_RANGE, functional),
-            _ => negative(0x22, nrc::INCORRECT_LENGTH, functional),
+    fn read_data_by_identifier(&self, did: u16, functional: bool) -> Reply {
+        if did == DID_VIN && self.config.reports_vin {
+            let mut out = vec![0x62, 0xF1, 0x90];
+            out.extend_from_slice(self.vin.as_bytes());
+            Reply::Send(out)
+        } else {
+            negative(0x22, Nrc::REQUEST_OUT_OF_RANGE, functional)
         }
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Which {
-    Stored,
-    Pending,
-    Permanent,
 }

@@ -41,7 +41,7 @@ fn service_01_answers_bitmaps_and_values() {
     check(e, "01 C0", false, Some("7F 01 12"));
     check(e, "01 0C", true, Some("41 0C 0C 30"));
     check(e, "01 0C 0D", true, Some("41 0C 0C 30 0D 00"));
-    check(e, "01 01", true, Some("41 01 82 07 65 00"));
+    check(e, "01 01", true, Some("41 01 82 00 00 00"));
     check(e, "01 0A", true, None);
     check(e, "01 0A", false, Some("7F 01 12"));
     check(e, "01", false, Some("7F 01 13"));
@@ -58,7 +58,7 @@ fn trouble_code_services() {
     check(e, "03", true, Some("43 00"));
     check(e, "07", true, Some("47 00"));
     check(e, "0A", true, Some("4A 01 04 20"));
-    check(e, "01 01", true, Some("41 01 00 07 65 00"));
+    check(e, "01 01", true, Some("41 01 00 00 00 00"));
     assert_eq!(e.dtcs().permanent, vec!["P0420".to_string()]);
     assert!(e.dtcs().stored.is_empty());
 }
@@ -68,7 +68,7 @@ fn service_09_vin_and_name() {
     let e = &mut engine();
     let vin = hex::encode_upper("5NPEB4AC9DH571382");
     check(e, "09 02", true, Some(&format!("49 02 01 {vin}")));
-    let name = format!("{}000000", hex::encode_upper("ECM-EngineControl"));
+    let name = format!("45434D002D{}0000", hex::encode_upper("EngineControl"));
     check(e, "09 0A", true, Some(&format!("49 0A 01 {name}")));
     check(e, "09 00", true, Some("49 00 40 40 00 00"));
     check(e, "22 F1 90", false, Some(&format!("62 F1 90 {vin}")));

@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Ecu;
-use super::service::{Reply, nrc};
+use pitlane_shared::obd::Nrc;
+
+use super::service::Reply;
 use crate::bus::{BusPort, PortError};
 use crate::scenario::EcuFaults;
 
@@ -162,7 +164,7 @@ fn schedule(ch: &mut Channel, now: Instant, request: &[u8], answer: Vec<u8>, fau
     {
         for _ in 0..faults.pending_responses {
             ch.scheduled
-                .push_back((at, vec![0x7F, sid, nrc::RESPONSE_PENDING]));
+                .push_back((at, vec![0x7F, sid, Nrc::RESPONSE_PENDING.0]));
             at += faults.pending_interval();
         }
     }

@@ -17,7 +17,7 @@ fn default_scenario_is_valid() {
 const MINIMAL: &str = r#"
 vin = "5NPEB4AC9DH571382"
 [[ecu]]
-name = "ECM"
+name = "ECM-Engine"
 request_id = 0x7E0
 response_id = 0x7E8
 address29 = 0x10
@@ -50,17 +50,25 @@ fn bad_scenarios_name_the_field() {
     check("name2 = 1", "name2");
     check("[ecu.faults]\nslow = 1", "slow");
     check(
-        "[[ecu]]\nname = \"TCM\"\nrequest_id = 0x7E0\nresponse_id = 0x7E9\naddress29 = 0x18",
+        "[[ecu]]\nname = \"TCM-Gearbox\"\nrequest_id = 0x7E0\nresponse_id = 0x7E9\naddress29 = 0x18",
         "ecu[1].request_id",
     );
     check(
-        "[[ecu]]\nname = \"TCM\"\nrequest_id = 0x7E1\nresponse_id = 0x7E9\naddress29 = 0x10",
+        "[[ecu]]\nname = \"TCM-Gearbox\"\nrequest_id = 0x7E1\nresponse_id = 0x7E9\naddress29 = 0x10",
         "ecu[1].address29",
     );
     check("[live]\nbattery_v = -3.0", "live.battery_v");
     check("[body]\nstatus_id = 0x2F0", "body.status_id");
     check("[body]\ncommand_id = 0x800", "body.command_id");
     check("[body]\nstatus_period_ms = 0", "body.status_period_ms");
+}
+
+#[test]
+fn an_ecu_name_without_acronym_is_refused() {
+    let err = Scenario::from_toml(&MINIMAL.replace("ECM-Engine", "ENGINE"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ecu[0].name"), "{err}");
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use pitlane_shared::obd::Dtc;
+
 use super::{Scenario, ScenarioError};
 use crate::ecu::live;
 
@@ -34,8 +36,19 @@ impl Scenario {
         let mut addresses = HashSet::new();
         for (i, ecu) in self.ecus.iter().enumerate() {
             let at = |field: &str| format!("ecu[{i}].{field}");
-            if ecu.name.is_empty() || ecu.name.len() > 20 || !ecu.name.is_ascii() {
-                return Err(invalid(at("name"), "must be 1 to 20 ASCII characters"));
+            let name_ok = ecu.name.is_ascii()
+                && ecu.name.split_once('-').is_some_and(|(acronym, name)| {
+                    (1..=4).contains(&acronym.len()) && (1..=15).contains(&name.len())
+                });
+            if !name_ok {
+                return Err(invalid(
+                    at("name"),
+                    format!(
+                        "{:?} is not ACRONYM-Name (1-4 and 1-15 ASCII characters, as service 09 \
+                         PID 0A carries it)",
+                        ecu.name
+                    ),
+                ));
             }
             for (field, id) in [
                 ("request_id", ecu.request_id),
@@ -86,8 +99,8 @@ impl Scenario {
                 ("permanent", &ecu.permanent),
             ] {
                 for (j, code) in codes.iter().enumerate() {
-                    if let Err(reason) = crate::ecu::dtc::parse(code) {
-                        return Err(invalid(format!("ecu[{i}].{field}[{j}]"), reason));
+                    if let Err(e) = code.parse::<Dtc>() {
+                        return Err(invalid(format!("ecu[{i}].{field}[{j}]"), e.to_string()));
                     }
                 }
             }
