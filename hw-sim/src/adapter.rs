@@ -1,7 +1,9 @@
 //! The adapters a tester plugs into: each is a thin task between the virtual bus and a pty or
 //! TCP socket, with the protocol logic in a sans-IO part beside it.
 
+pub mod elm327;
 pub mod slcan;
+pub mod socketcand;
 
 use pitlane_shared::can::CanId;
 
