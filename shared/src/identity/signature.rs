@@ -4,6 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey};
+use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+use k256::elliptic_curve::point::DecompressPoint;
+use k256::elliptic_curve::subtle::Choice;
+use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
 use super::{Address, B256, PublicKey};
 
@@ -92,7 +96,34 @@ impl Signature {
     }
 
     /// The public key that made this signature over `hash`.
+    ///
+    /// Computes Q = r⁻¹(s·R − z·G) directly. `VerifyingKey::recover_from_prehash` does the
+    /// same and then verifies the signature against Q, which holds by construction for any
+    /// Q that is not the identity (rejected below): skipping it halves the cost of recovery,
+    /// the hot path of envelope verification. Only public values enter the variable-time
+    /// inversion. Equivalence with k256's recovery is property-tested.
     pub fn recover_public_key(&self, hash: &B256) -> Result<PublicKey, SignatureError> {
+        let ecdsa = self.ecdsa()?;
+        let (r, s) = ecdsa.split_scalars();
+        let z_bytes: FieldBytes = hash.0.into();
+        let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&z_bytes);
+        let y_is_odd = Choice::from(u8::from(self.0[64] == 28));
+        let big_r: Option<AffinePoint> = AffinePoint::decompress(&r.to_bytes(), y_is_odd).into();
+        let big_r = big_r.ok_or(SignatureError::Unrecoverable)?;
+        let r_inv: Option<Scalar> = Invert::invert_vartime(r.as_ref()).into();
+        let r_inv = r_inv.ok_or(SignatureError::Unrecoverable)?;
+        let u1 = -(r_inv * z);
+        let u2 = r_inv * *s;
+        let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
+        VerifyingKey::from_affine(q.to_affine())
+            .map(PublicKey)
+            .map_err(|_| SignatureError::Unrecoverable)
+    }
+
+    /// Recovery the way `k256` does it (with the redundant verification); kept to test the
+    /// fast path against.
+    #[doc(hidden)]
+    pub fn recover_public_key_reference(&self, hash: &B256) -> Result<PublicKey, SignatureError> {
         let ecdsa = self.ecdsa()?;
         let recovery = RecoveryId::new(self.0[64] == 28, false);
         VerifyingKey::recover_from_prehash(hash.as_slice(), &ecdsa, recovery)
