@@ -3,6 +3,7 @@
 
 pub mod elm327;
 pub mod slcan;
+pub mod socketcan;
 pub mod socketcand;
 
 use pitlane_shared::can::CanId;

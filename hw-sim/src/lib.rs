@@ -36,9 +36,11 @@ pub mod car;
 pub mod ecu;
 pub mod pty;
 pub mod scenario;
+pub mod serve;
 
 pub use body::BodyState;
 pub use bus::{BusPort, PortError, PortReceiver, PortSender, VirtualBus};
 pub use car::Car;
 pub use ecu::EcuDtcs;
 pub use scenario::{Scenario, ScenarioError};
+pub use serve::{Endpoint, Options, ServeError, Simulator};

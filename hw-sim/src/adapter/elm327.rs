@@ -29,9 +29,10 @@ use crate::pty::{Pty, PtyError};
 /// How long a vanished adapter stays away before it is "plugged in" again.
 const REPLUG_DELAY: Duration = Duration::from_millis(500);
 
-/// Serves an ELM327 on a pty (symlinked at `link`) until `shutdown`. A vanished adapter comes
-/// back on a new pty; `on_ready` is called with each.
+/// Serves an ELM327 on `first` until `shutdown`. A vanished adapter comes back on a new pty
+/// (symlinked at `link` again); `on_ready` is called with each such new pty.
 pub async fn serve_pty(
+    first: Pty,
     link: Option<PathBuf>,
     bus: VirtualBus,
     car: CarView,
@@ -40,9 +41,8 @@ pub async fn serve_pty(
     mut on_ready: impl FnMut(&Pty) + Send,
 ) -> Result<(), PtyError> {
     let faults = Arc::new(Mutex::new(faults));
+    let mut pty = first;
     loop {
-        let pty = Pty::open(link.as_deref())?;
-        on_ready(&pty);
         let end = session::run(&pty, bus.connect(), &car, &faults, &shutdown).await;
         drop(pty);
         if end != End::Vanished {
@@ -52,6 +52,8 @@ pub async fn serve_pty(
             () = shutdown.cancelled() => return Ok(()),
             () = tokio::time::sleep(REPLUG_DELAY) => {}
         }
+        pty = Pty::open(link.as_deref())?;
+        on_ready(&pty);
     }
 }
 

@@ -125,18 +125,18 @@ fn is_uart_speed(text: &str) -> bool {
     matches!(text.as_bytes(), [b'U', b'0'..=b'6'])
 }
 
-/// Serves an SLCAN adapter on a pty (with a symlink at `link`) until `shutdown`. Calls
-/// `on_ready` with each new pty (a vanished adapter comes back on a new one).
+/// Serves an SLCAN adapter on `first` until `shutdown`. A vanished adapter comes back on a
+/// new pty (symlinked at `link` again); `on_ready` is called with each such new pty.
 pub async fn serve(
+    first: Pty,
     link: Option<PathBuf>,
     bus: VirtualBus,
     mut faults: FaultState,
     shutdown: CancellationToken,
     mut on_ready: impl FnMut(&Pty) + Send,
 ) -> Result<(), PtyError> {
+    let mut pty = first;
     loop {
-        let pty = Pty::open(link.as_deref())?;
-        on_ready(&pty);
         let vanished = serve_pty(&pty, &bus, &mut faults, &shutdown).await;
         drop(pty);
         if !vanished {
@@ -146,6 +146,8 @@ pub async fn serve(
             () = shutdown.cancelled() => return Ok(()),
             () = tokio::time::sleep(REPLUG_DELAY) => {}
         }
+        pty = Pty::open(link.as_deref())?;
+        on_ready(&pty);
     }
 }
 

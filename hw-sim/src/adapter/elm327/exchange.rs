@@ -63,7 +63,8 @@ async fn search(port: &mut BusPort, s: &Settings) -> Option<Protocol> {
             caf: true,
             ..s.clone()
         };
-        if !transact(port, &probe, protocol, &[0x01, 0x00], Some(1))
+        // Wait the full time, so late answers to the probe do not leak into the request's.
+        if !transact(port, &probe, protocol, &[0x01, 0x00], None)
             .await
             .is_empty()
         {
