@@ -4,5 +4,13 @@
 //! **Architecture invariant:** only the `http` layer knows about HTTP; domain modules take
 //! and return domain types and errors, mapped to each API family's error shape at the edge.
 
+pub mod accounts;
+pub mod app;
+pub mod captcha;
 pub mod cli;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod http;
+pub mod ratelimit;
 pub mod vin;

@@ -1,0 +1,168 @@
+//! The `users` table.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{AccountError, Role, now, secrets};
+use crate::db::{Db, is_unique_violation};
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub email_verified: bool,
+    pub wallet_address: Option<String>,
+    pub created_at: i64,
+}
+
+/// What creating an account needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub admin: bool,
+    pub email_verified: bool,
+    pub wallet_address: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, email, username, name, password_hash, role, email_verified, wallet_address, created_at";
+
+fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        username: row.try_get("username")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: Role::parse(&row.try_get::<String, _>("role")?),
+        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
+        wallet_address: row.try_get("wallet_address")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Normalises an email address for storage and look-up.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Minimal syntactic check: one `@`, something on both sides, a dot in the domain.
+pub fn is_plausible_email(email: &str) -> bool {
+    let email = email.trim();
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+pub async fn create(db: &Db, new: NewUser) -> Result<User, AccountError> {
+    let id = secrets::random_id("usr");
+    let ts = now();
+    let role = if new.admin { Role::Admin } else { Role::Client };
+    let result = sqlx::query(
+        "INSERT INTO users (id, email, username, name, password_hash, role, email_verified, \
+         wallet_address, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(&id)
+    .bind(new.email.as_deref().map(normalize_email))
+    .bind(&new.username)
+    .bind(&new.name)
+    .bind(&new.password_hash)
+    .bind(role.as_str())
+    .bind(i64::from(new.email_verified))
+    .bind(&new.wallet_address)
+    .bind(ts)
+    .execute(&db.pool)
+    .await;
+    match result {
+        Ok(_) => by_id(db, &id).await?.ok_or(AccountError::NotFound),
+        Err(e) if is_unique_violation(&e) => Err(AccountError::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn one(db: &Db, clause: &str, value: &str) -> Result<Option<User>, AccountError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {clause}");
+    let row = sqlx::query(&sql)
+        .bind(value)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>, AccountError> {
+    one(db, "id = $1", id).await
+}
+
+pub async fn by_email(db: &Db, email: &str) -> Result<Option<User>, AccountError> {
+    one(db, "email = $1", &normalize_email(email)).await
+}
+
+/// Looks up by user name, falling back to the email address.
+pub async fn by_login(db: &Db, login: &str) -> Result<Option<User>, AccountError> {
+    match one(db, "username = $1", login.trim()).await? {
+        Some(user) => Ok(Some(user)),
+        None => by_email(db, login).await,
+    }
+}
+
+pub async fn by_wallet(db: &Db, address: &str) -> Result<Option<User>, AccountError> {
+    one(db, "wallet_address = $1", &address.to_lowercase()).await
+}
+
+pub async fn set_password(db: &Db, id: &str, hash: &str) -> Result<(), AccountError> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_email_verified(db: &Db, id: &str) -> Result<(), AccountError> {
+    sqlx::query("UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2")
+        .bind(now())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_plausibility() {
+        for (e, ok) in [
+            ("dev@company.com", true),
+            (" Dev@Company.com ", true),
+            ("dev@company", false),
+            ("@company.com", false),
+            ("dev@@company.com", false),
+            ("de v@company.com", false),
+            ("devcompany.com", false),
+            ("dev@.com", false),
+        ] {
+            assert_eq!(is_plausible_email(e), ok, "{e:?}");
+        }
+        assert_eq!(normalize_email(" Dev@Company.COM"), "dev@company.com");
+    }
+}

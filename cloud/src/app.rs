@@ -1,0 +1,204 @@
+//! Assembling the service: state, routes, middleware, and serving with graceful shutdown.
+//!
+//! [`build`] is the composition point: API families add their `router()` in [`routes`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::accounts::AccountError;
+use crate::accounts::jwt::TokenKeys;
+use crate::accounts::password::Passwords;
+use crate::accounts::secrets::{DerivedKeys, random_token};
+use crate::captcha::{Captcha, CaptchaError};
+use crate::config::Config;
+use crate::db::{Backend, Db, DbError};
+use crate::email::{MailError, Mailer};
+use crate::http;
+use crate::ratelimit::RateLimits;
+
+/// Everything handlers share; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub db: Db,
+    pub keys: DerivedKeys,
+    pub tokens: TokenKeys,
+    pub passwords: Passwords,
+    pub mailer: Mailer,
+    pub captcha: Captcha,
+    pub limits: RateLimits,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Captcha(#[from] CaptchaError),
+    #[error(transparent)]
+    Accounts(#[from] AccountError),
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Connects storage, prepares secrets and returns the ready router and its state.
+pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
+    let url = config.effective_database_url();
+    if config.database_url.is_none() || config.token_secret.is_none() {
+        create_dir(&config.data_dir)?;
+    }
+    let db = Db::connect(&url).await?;
+    let master = match &config.token_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => load_or_create_secret(&config.data_dir.join("token-secret"))?,
+    };
+    let keys = DerivedKeys::new(&master);
+    let state = AppState(Arc::new(Shared {
+        tokens: TokenKeys::new(&keys.jwt),
+        keys,
+        passwords: Passwords::new()?,
+        mailer: Mailer::new(&config, db.clone())?,
+        captcha: Captcha::from_config(&config)?,
+        limits: RateLimits::new(&config),
+        db,
+        config,
+    }));
+    state.limits.spawn_janitor();
+    if matches!(state.captcha, Captcha::Dev { token: None }) {
+        tracing::warn!(
+            "no captcha verifier configured: routes that require a captcha refuse every request"
+        );
+    }
+    tracing::info!(backend = ?state.db.backend, "storage ready");
+    Ok((router(state.clone()), state))
+}
+
+/// Every API family's routes. Add new families here.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(http::users::router())
+        .merge(http::docs::router())
+}
+
+/// Routes plus the middleware stack, bound to `state`.
+pub fn router(state: AppState) -> Router {
+    let config = &state.config;
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-signed-request"),
+            HeaderName::from_static("x-user-language"),
+        ])
+        .max_age(Duration::from_secs(600));
+    // Layers run outside-in from the bottom: request id first, so traces carry it.
+    routes()
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_secs),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+fn create_dir(path: &Path) -> Result<(), AppError> {
+    std::fs::create_dir_all(path).map_err(|source| AppError::DataDir {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads the generated service secret, creating it (mode 0600) on first start.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, AppError> {
+    let err = |source| AppError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(_) => {
+            tracing::warn!(path = %path.display(), "token secret too short; generating a new one")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let secret = random_token();
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(err)?;
+        file.write_all(secret.as_bytes()).map_err(err)?;
+    }
+    Ok(secret.into_bytes())
+}
+
+/// Whether the state talks to PostgreSQL (tests print which backend they ran on).
+pub fn backend(state: &AppState) -> Backend {
+    state.db.backend
+}

@@ -1,0 +1,414 @@
+//! Service configuration: a TOML file overlaid with `PITLANE_*` environment variables.
+//!
+//! Every setting is a flat TOML key and has a variable named `PITLANE_` + the key in upper
+//! case (`http_addr` ↔ `PITLANE_HTTP_ADDR`); `DATABASE_URL` is honoured as well. Unknown keys
+//! in the file and values that do not parse are rejected with an error naming the setting.
+//! Unknown `PITLANE_*` variables are ignored: other tools (tests, the agent) use the prefix too.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The parsed, validated configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub http_addr: SocketAddr,
+    /// Address of the embedded MQTT broker (used by the MQTT ingest).
+    pub mqtt_addr: SocketAddr,
+    /// Directory for the SQLite database and generated secrets.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/pitlane.db`.
+    pub database_url: Option<String>,
+    /// Secret for signing tokens (at least 32 bytes). Generated into `<data_dir>/token-secret`
+    /// when unset; set it explicitly when several instances share a database.
+    pub token_secret: Option<String>,
+    /// Public base URL used in links inside emails.
+    pub public_url: String,
+    /// Header carrying the client address when behind a reverse proxy (`x-forwarded-for`
+    /// uses its right-most entry, any other header its whole value). Unset: the peer address.
+    pub trusted_proxy_header: Option<String>,
+    /// Lifetime of access tokens, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of apikey-hmac access tokens, seconds.
+    pub hmac_token_ttl_secs: u64,
+    /// Absolute lifetime of a login session (refresh tokens never outlive it), seconds.
+    pub session_max_age_secs: u64,
+    /// Lifetime of email verification and password reset links, seconds (at most 3600).
+    pub email_link_ttl_secs: u64,
+    /// Whole-request timeout, seconds.
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body, bytes.
+    pub body_limit_bytes: usize,
+    /// Origins allowed by CORS; empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Login-type attempts allowed per client address per minute.
+    pub login_per_ip_per_minute: u32,
+    /// Login-type attempts allowed per account per minute.
+    pub login_per_account_per_minute: u32,
+    /// `/api/exist-email` look-ups allowed per client address per minute.
+    pub exist_email_per_minute: u32,
+    /// SMTP relay host; unset keeps mail in the outbox table (and the log).
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_security: SmtpSecurity,
+    /// SMTP user name.
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    pub smtp_password: Option<String>,
+    /// Sender address of outgoing mail.
+    pub smtp_from: String,
+    /// Timeout of each SMTP step, seconds.
+    pub smtp_timeout_secs: u64,
+    /// reCAPTCHA-compatible siteverify URL; unset uses the development verifier.
+    pub captcha_siteverify_url: Option<String>,
+    /// Secret sent to the siteverify URL.
+    pub captcha_secret: Option<String>,
+    /// Token the development verifier accepts; unset: it accepts none.
+    pub captcha_test_token: Option<String>,
+    /// Domain named in Web3 login challenges.
+    pub web3_domain: String,
+    /// Lifetime of a Web3 challenge, seconds.
+    pub web3_challenge_ttl_secs: u64,
+}
+
+/// Transport security of the SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            mqtt_addr: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            data_dir: PathBuf::from("./pitlane-data"),
+            database_url: None,
+            token_secret: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            trusted_proxy_header: None,
+            access_token_ttl_secs: 3600,
+            hmac_token_ttl_secs: 7200,
+            session_max_age_secs: 14 * 24 * 3600,
+            email_link_ttl_secs: 3600,
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            login_per_ip_per_minute: 30,
+            login_per_account_per_minute: 10,
+            exist_email_per_minute: 5,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "Pitlane <no-reply@pitlane.invalid>".into(),
+            smtp_timeout_secs: 10,
+            captcha_siteverify_url: None,
+            captcha_secret: None,
+            captcha_test_token: None,
+            web3_domain: "pitlane.invalid".into(),
+            web3_challenge_ttl_secs: 300,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("setting `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// The type of each key, so that environment strings become the right TOML value.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Int,
+    List,
+}
+
+const KEYS: &[(&str, Kind)] = &[
+    ("http_addr", Kind::Str),
+    ("mqtt_addr", Kind::Str),
+    ("data_dir", Kind::Str),
+    ("database_url", Kind::Str),
+    ("token_secret", Kind::Str),
+    ("public_url", Kind::Str),
+    ("trusted_proxy_header", Kind::Str),
+    ("access_token_ttl_secs", Kind::Int),
+    ("hmac_token_ttl_secs", Kind::Int),
+    ("session_max_age_secs", Kind::Int),
+    ("email_link_ttl_secs", Kind::Int),
+    ("request_timeout_secs", Kind::Int),
+    ("body_limit_bytes", Kind::Int),
+    ("cors_origins", Kind::List),
+    ("login_per_ip_per_minute", Kind::Int),
+    ("login_per_account_per_minute", Kind::Int),
+    ("exist_email_per_minute", Kind::Int),
+    ("smtp_host", Kind::Str),
+    ("smtp_port", Kind::Int),
+    ("smtp_security", Kind::Str),
+    ("smtp_username", Kind::Str),
+    ("smtp_password", Kind::Str),
+    ("smtp_from", Kind::Str),
+    ("smtp_timeout_secs", Kind::Int),
+    ("captcha_siteverify_url", Kind::Str),
+    ("captcha_secret", Kind::Str),
+    ("captcha_test_token", Kind::Str),
+    ("web3_domain", Kind::Str),
+    ("web3_challenge_ttl_secs", Kind::Int),
+];
+
+impl Config {
+    /// Loads the file (if any) and overlays the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Loads the file (if any) and overlays the given variables; testable without touching
+    /// the process environment.
+    pub fn load_from(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::File {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        for (var, value) in &vars {
+            let key = if var == "DATABASE_URL" {
+                "database_url".to_owned()
+            } else if let Some(rest) = var.strip_prefix("PITLANE_") {
+                rest.to_ascii_lowercase()
+            } else {
+                continue;
+            };
+            let Some((key, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
+                continue;
+            };
+            // PITLANE_DATABASE_URL wins over the conventional DATABASE_URL.
+            if var == "DATABASE_URL" && vars.iter().any(|(v, _)| v == "PITLANE_DATABASE_URL") {
+                continue;
+            }
+            table.insert((*key).to_owned(), env_value(var, value, *kind)?);
+        }
+        // Round-trip through text so that errors point at the offending key's line.
+        let merged = toml::to_string(&table).map_err(|e| ConfigError::File {
+            path: file
+                .map(Path::to_owned)
+                .unwrap_or_else(|| "<environment>".into()),
+            message: e.to_string(),
+        })?;
+        let config: Config = toml::from_str(&merged).map_err(|e| ConfigError::File {
+            path: file
+                .map(Path::to_owned)
+                .unwrap_or_else(|| "<environment>".into()),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| ConfigError::Invalid {
+            key,
+            message: message.to_owned(),
+        };
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        if let Some(secret) = &self.token_secret
+            && secret.len() < 32
+        {
+            return Err(invalid("token_secret", "must be at least 32 bytes"));
+        }
+        if self.email_link_ttl_secs == 0 || self.email_link_ttl_secs > 3600 {
+            return Err(invalid("email_link_ttl_secs", "must be between 1 and 3600"));
+        }
+        for (key, value) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("hmac_token_ttl_secs", self.hmac_token_ttl_secs),
+            ("session_max_age_secs", self.session_max_age_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("smtp_timeout_secs", self.smtp_timeout_secs),
+            ("web3_challenge_ttl_secs", self.web3_challenge_ttl_secs),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        for (key, value) in [
+            ("login_per_ip_per_minute", self.login_per_ip_per_minute),
+            (
+                "login_per_account_per_minute",
+                self.login_per_account_per_minute,
+            ),
+            ("exist_email_per_minute", self.exist_email_per_minute),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        if self.captcha_siteverify_url.is_some() && self.captcha_secret.is_none() {
+            return Err(invalid(
+                "captcha_secret",
+                "is required with captcha_siteverify_url",
+            ));
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("smtp_from", "is not a valid mailbox"));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("pitlane.db").display()
+            ),
+        }
+    }
+}
+
+fn env_value(var: &str, value: &str, kind: Kind) -> Result<toml::Value, ConfigError> {
+    Ok(match kind {
+        Kind::Str => toml::Value::String(value.to_owned()),
+        Kind::Int => toml::Value::Integer(value.trim().parse().map_err(|_| ConfigError::Env {
+            var: var.to_owned(),
+            message: format!("expected a whole number, got {value:?}"),
+        })?),
+        Kind::List => toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    fn load_toml(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cloud.toml");
+        std::fs::write(&path, text).expect("write");
+        Config::load_from(Some(&path), env(vars))
+    }
+
+    #[test]
+    fn defaults_follow_design() {
+        let c = Config::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./pitlane-data"));
+        assert!(
+            c.effective_database_url()
+                .starts_with("sqlite://./pitlane-data/pitlane.db")
+        );
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let c = load_toml(
+            "http_addr = \"127.0.0.1:9000\"\nsmtp_port = 25\n",
+            &[
+                ("PITLANE_HTTP_ADDR", "127.0.0.1:9100"),
+                ("PITLANE_CORS_ORIGINS", "https://a, https://b"),
+            ],
+        )
+        .expect("config");
+        assert_eq!(c.http_addr.port(), 9100);
+        assert_eq!(c.smtp_port, 25);
+        assert_eq!(c.cors_origins, vec!["https://a", "https://b"]);
+    }
+
+    #[test]
+    fn database_url_variables() {
+        let c = Config::load_from(None, env(&[("DATABASE_URL", "postgres://x/y")])).expect("c");
+        assert_eq!(c.effective_database_url(), "postgres://x/y");
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("PITLANE_DATABASE_URL", "sqlite://z.db"),
+            ]),
+        )
+        .expect("c");
+        assert_eq!(c.effective_database_url(), "sqlite://z.db");
+    }
+
+    #[test]
+    fn unknown_env_vars_are_ignored() {
+        Config::load_from(None, env(&[("PITLANE_TEST_DATABASE_URL", "postgres://x")])).expect("ok");
+    }
+
+    fn check_error(text: &str, vars: &[(&str, &str)], needle: &str) {
+        let err = load_toml(text, vars).expect_err("must fail").to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        check_error("htp_addr = \"x\"\n", &[], "htp_addr");
+        check_error("http_addr = \"nonsense\"\n", &[], "invalid socket address");
+        check_error("", &[("PITLANE_SMTP_PORT", "lots")], "PITLANE_SMTP_PORT");
+        check_error("", &[("PITLANE_SMTP_PORT", "70000")], "smtp_port");
+        check_error("smtp_security = \"maybe\"\n", &[], "maybe");
+        check_error("email_link_ttl_secs = 7200\n", &[], "email_link_ttl_secs");
+        check_error("token_secret = \"short\"\n", &[], "token_secret");
+        check_error("database_url = \"mysql://x\"\n", &[], "database_url");
+        check_error(
+            "captcha_siteverify_url = \"http://x\"\n",
+            &[],
+            "captcha_secret",
+        );
+    }
+}

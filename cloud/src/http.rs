@@ -1,0 +1,8 @@
+//! The HTTP layer: one module per API family, each mapping domain errors to its own
+//! documented error body at the edge.
+
+pub mod client;
+pub mod docs;
+pub mod failure;
+pub mod users;
+pub mod users_auth;

@@ -1,0 +1,52 @@
+//! The OpenAPI document (`/openapi.json`) and a self-contained browsable page (`/docs`)
+//! rendered from it in the browser; nothing is downloaded at build or run time.
+
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs_page))
+}
+
+/// The whole service's OpenAPI document: every family's paths merged.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("Pitlane cloud API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Every documented auth API family of Pitlane, each with its own routes, bodies and error shapes.",
+                ))
+                .build(),
+        )
+        .build();
+    // Families add their documents here (one line each).
+    doc.merge(super::users::Doc::openapi());
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    doc
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(openapi())
+}
+
+async fn docs_page() -> Html<&'static str> {
+    Html(include_str!("docs/page.html"))
+}

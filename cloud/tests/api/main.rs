@@ -1,0 +1,6 @@
+//! API tests over real HTTP: one binary, one module per API family. Each test runs on a
+//! fresh SQLite database, and again on PostgreSQL when `PITLANE_TEST_DATABASE_URL` is set.
+
+mod foundation;
+mod helpers;
+mod users;
