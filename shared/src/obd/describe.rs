@@ -1,16 +1,16 @@
 //! Trouble-code descriptions from the embedded `data/dtc` tables (SAE J2012 titles and
 //! manufacturer-specific definitions; provenance and licences in `data/dtc/README.md`).
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use super::{Dtc, System};
 
-const GENERIC_CSV: &str = include_str!("../../../data/dtc/generic.csv");
-const MANUFACTURER_CSV: &str = include_str!("../../../data/dtc/manufacturer.csv");
+mod tables {
+    //! The tables `build.rs` compiles from `data/dtc/*.csv`, sorted for binary search.
+    include!(concat!(env!("OUT_DIR"), "/dtc_tables.rs"));
+}
 
 /// What is known about one code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,51 +41,30 @@ impl fmt::Display for DtcDescription {
     }
 }
 
-struct Tables {
-    generic: HashMap<Dtc, Box<str>>,
-    /// Per lower-case make; the first row of a duplicate wins.
-    by_make: BTreeMap<String, HashMap<Dtc, Box<str>>>,
+fn generic(code: Dtc) -> Option<&'static str> {
+    let table = tables::GENERIC;
+    let i = table.binary_search_by_key(&code.raw(), |(c, _)| *c).ok()?;
+    Some(table[i].1)
 }
 
-fn tables() -> &'static Tables {
-    static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut by_make: BTreeMap<String, HashMap<Dtc, Box<str>>> = BTreeMap::new();
-        for (code, make, text) in rows(MANUFACTURER_CSV) {
-            by_make.entry(make).or_default().entry(code).or_insert(text);
-        }
-        let mut generic = HashMap::new();
-        for (code, _, text) in rows(GENERIC_CSV) {
-            generic.entry(code).or_insert(text);
-        }
-        Tables { generic, by_make }
-    })
-}
-
-/// `(code, lower-case make, description)` of every well-formed row.
-fn rows(csv_text: &str) -> impl Iterator<Item = (Dtc, String, Box<str>)> + '_ {
-    csv::Reader::from_reader(csv_text.as_bytes())
-        .into_records()
-        .filter_map(Result::ok)
-        .filter_map(|record| {
-            let code = record.get(0)?.parse::<Dtc>().ok()?;
-            let make = record.get(2)?.trim().to_ascii_lowercase();
-            let text = record.get(3)?.trim().into();
-            Some((code, make, text))
-        })
+/// The make's own entry for `code`: `(make, description)`.
+fn from_make(make: &str, code: Dtc) -> Option<(&'static str, &'static str)> {
+    let index = tables::MAKES.binary_search(&make).ok()?;
+    // Invariant: build.rs asserts there are at most 256 makes.
+    let key = (index as u8, code.raw());
+    let table = tables::BY_MAKE;
+    let i = table
+        .binary_search_by_key(&key, |(m, c, _)| (*m, *c))
+        .ok()?;
+    Some((tables::MAKES[index], table[i].2))
 }
 
 /// Describes `code`, preferring the make's own definition for manufacturer-specific codes and
 /// the SAE title for the others. `make` is matched case-insensitively (`"VW"` is not an alias
 /// of `"volkswagen"`; see [`makes`]).
 pub fn describe(code: Dtc, make: Option<&str>) -> DtcDescription {
-    let t = tables();
-    let make_key = make.map(|m| m.trim().to_ascii_lowercase());
-    let from_make = make_key.and_then(|m| {
-        let (known, table) = t.by_make.get_key_value(&m)?;
-        Some((known.as_str(), &**table.get(&code)?))
-    });
-    let generic = t.generic.get(&code).map(|d| &**d);
+    let from_make = make.and_then(|m| from_make(&m.trim().to_ascii_lowercase(), code));
+    let generic = generic(code);
     let manufacturer_specific = code.is_manufacturer_specific();
     let (description, make) = match (manufacturer_specific, from_make, generic) {
         (true, Some((m, d)), _) => (Some(d), Some(m)),
@@ -104,7 +83,7 @@ pub fn describe(code: Dtc, make: Option<&str>) -> DtcDescription {
 
 /// The makes with manufacturer-specific tables (lower case, sorted).
 pub fn makes() -> impl Iterator<Item = &'static str> {
-    tables().by_make.keys().map(String::as_str)
+    tables::MAKES.iter().copied()
 }
 
 #[cfg(test)]
@@ -163,10 +142,14 @@ mod tests {
 
     #[test]
     fn tables_are_complete() {
-        let t = tables();
-        assert!(t.generic.len() > 9_000, "{} generic codes", t.generic.len());
-        let make_codes: usize = t.by_make.values().map(HashMap::len).sum();
-        assert!(make_codes > 6_000, "{make_codes} make codes");
+        assert!(tables::GENERIC.len() > 9_000, "{}", tables::GENERIC.len());
+        assert!(tables::BY_MAKE.len() > 6_000, "{}", tables::BY_MAKE.len());
+        assert!(tables::GENERIC.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            tables::BY_MAKE
+                .windows(2)
+                .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
+        );
         assert_eq!(makes().count(), 32);
         assert!(makes().any(|m| m == "toyota"));
     }
