@@ -18,6 +18,10 @@ pub fn is_diagnostic_response(id: CanId) -> bool {
     }
 }
 
+/// How long a vanishing adapter lingers after its last bytes, so a tester reads them before
+/// the hang-up (a closed pty master discards unread output).
+pub const VANISH_LINGER: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// What the adapter faults say to do with one answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerFate {

@@ -200,6 +200,8 @@ async fn serve_pty(
                     if faults.next_answer() == AnswerFate::Vanish {
                         out.extend_from_slice(first_half(&line));
                         let _ = pty.write_all(&out).await;
+                        // Bytes already on the wire reach the tester before the hang-up does.
+                        tokio::time::sleep(super::VANISH_LINGER).await;
                         tracing::info!("SLCAN adapter vanishes (fault injection)");
                         return true;
                     }

@@ -150,6 +150,8 @@ pub(crate) async fn run<L: Link>(
                 if fate == AnswerFate::Vanish {
                     out.extend_from_slice(first_half(&answer));
                     let _ = link.write_all(&out).await;
+                    // Bytes already on the wire reach the tester before the hang-up does.
+                    tokio::time::sleep(crate::adapter::VANISH_LINGER).await;
                     tracing::info!("ELM327 adapter vanishes (fault injection)");
                     return End::Vanished;
                 }
