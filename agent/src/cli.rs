@@ -1,5 +1,6 @@
 //! Command-line subcommands of `pitlane-agent`, one file each.
 
+pub mod actuate;
 pub mod identity;
 pub mod probe;
 pub mod sign;
@@ -24,6 +25,8 @@ pub enum Command {
     Identity(identity::IdentityCommand),
     /// Sign an eth_signTypedData_v4 payload (EIP-712) with the device key.
     SignTypedData(sign::SignArgs),
+    /// Lock or unlock the doors, open the trunk or frunk, and report the confirmed state.
+    Actuate(actuate::ActuateArgs),
 }
 
 /// Runs the parsed command line.
@@ -32,5 +35,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Probe(args) => probe::run(args).await,
         Command::Identity(cmd) => identity::run(cmd),
         Command::SignTypedData(args) => sign::run(args),
+        Command::Actuate(args) => actuate::run(args).await,
     }
 }

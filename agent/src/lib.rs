@@ -4,4 +4,10 @@
 //! **Architecture invariant:** only the transport adapters under `bus` and `elm327` touch
 //! file descriptors; protocol logic lives in sans-IO machines (here or in `pitlane-shared`).
 
+pub mod actuate;
+pub mod bus;
 pub mod cli;
+pub mod config;
+pub mod elm327;
+pub mod isotp;
+pub mod obd;
