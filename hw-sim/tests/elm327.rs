@@ -71,7 +71,8 @@ fn elm327_tcp_lists_each_ecus_codes_with_headers() {
             "7EA 02 43 00"
         ]
     );
-    assert_eq!(elm_tcp(&mut s, "010D1"), "7E8 03 41 0D 00\r\r>");
+    // Only the engine knows its rpm; the count digit ends the wait after its answer.
+    assert_eq!(elm_tcp(&mut s, "010C1"), "7E8 04 41 0C 0C 30\r\r>");
     // A second client gets its own adapter state.
     let mut other = tcp(&sim.addr("elm327-tcp"));
     assert_eq!(elm_tcp(&mut other, "ATE0"), "ATE0\rOK\r\r>");
