@@ -4,7 +4,6 @@
 //! ELM327 adapters are not raw CAN buses (they speak OBD-II requests, not frames); they live in
 //! [`crate::elm327`] and meet the CAN path one level up, at [`crate::obd::ObdTransport`].
 
-pub(crate) mod line;
 mod serial;
 #[cfg(feature = "sim")]
 mod sim;
@@ -19,7 +18,6 @@ use std::time::Duration;
 use pitlane_shared::can::CanFrame;
 use tokio::time::Instant;
 
-pub use line::LineError;
 pub use serial::open_serial;
 #[cfg(feature = "sim")]
 pub use sim::SimBus;
@@ -62,8 +60,6 @@ pub enum BusError {
         detail: String,
         bytes: Vec<u8>,
     },
-    #[error(transparent)]
-    Line(#[from] LineError),
     #[error("SocketCAN interface `{interface}` is not available: {reason}")]
     SocketCanUnavailable { interface: String, reason: String },
     #[error("`{spec}` is an ELM327 adapter, not a raw CAN bus; {what} needs raw CAN frames")]

@@ -11,6 +11,8 @@ mod init;
 
 use std::time::Duration;
 
+use pitlane_shared::wire::elm327::Elm327Error;
+
 pub use client::{Connector, Elm327Client, ElmConfig};
 pub use conn::{ElmConn, ElmStream};
 pub use init::{AdapterInfo, init};
@@ -28,13 +30,13 @@ pub enum ElmError {
     Gone { request: String, detail: String },
     #[error("ELM327 `{request}`: no `>` prompt within {timeout:?}")]
     Timeout { request: String, timeout: Duration },
-    #[error("ELM327 `{request}`: garbled answer: {detail}")]
-    Garbled { request: String, detail: String },
-    #[error("ELM327 `{request}`: the adapter answered `{answer}` ({kind})")]
-    Adapter {
+    #[error("ELM327 `{request}`: no header for {target}")]
+    NoHeader { request: String, target: String },
+    #[error("ELM327 `{request}`: {source}")]
+    Reply {
         request: String,
-        kind: AdapterErrorKind,
-        answer: String,
+        #[source]
+        source: Elm327Error,
     },
     #[error("ELM327 init: `{request}` was answered {answer:?}, not OK")]
     Init {
@@ -45,42 +47,20 @@ pub enum ElmError {
     Connect { target: String, detail: String },
 }
 
-/// The error strings an ELM327 prints instead of an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdapterErrorKind {
-    /// `UNABLE TO CONNECT`: no protocol found (ignition off, no car).
-    UnableToConnect,
-    /// `CAN ERROR`: bus errors (wrong bit rate, wiring).
-    CanError,
-    /// `BUFFER FULL`: the adapter's RX buffer overflowed (serial line too slow).
-    BufferFull,
-    /// `STOPPED`: a character arrived while it was busy.
-    Stopped,
-    /// `BUS INIT: ...ERROR`: the slow-init protocols failed.
-    BusInit,
-    /// `?`: the adapter does not know the command.
-    Unknown,
-    /// `BUS BUSY`, `FB ERROR`, `DATA ERROR`, `<RX ERROR`, `ERRnn`, `LV RESET`, ...
-    Other,
-}
-
-impl std::fmt::Display for AdapterErrorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::UnableToConnect => "no vehicle protocol found",
-            Self::CanError => "CAN bus error",
-            Self::BufferFull => "adapter buffer overflow",
-            Self::Stopped => "command interrupted",
-            Self::BusInit => "bus initialisation failed",
-            Self::Unknown => "command not understood",
-            Self::Other => "adapter error",
-        })
-    }
-}
-
 impl ElmError {
     /// Whether the connection is lost (so reconnecting may help).
     pub fn is_disconnect(&self) -> bool {
         matches!(self, Self::Io { .. } | Self::Gone { .. })
+    }
+
+    /// The adapter's own error report (`NO DATA`, `CAN ERROR`, `?`, ...), if this is one.
+    pub fn adapter_error(&self) -> Option<&pitlane_shared::wire::elm327::AdapterError> {
+        match self {
+            Self::Reply {
+                source: Elm327Error::Adapter { error, .. },
+                ..
+            } => Some(error),
+            _ => None,
+        }
     }
 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 use pitlane_shared::can::CanId;
 use pitlane_shared::can::isotp::Addressing;
 
-use super::{AdapterErrorKind, AdapterInfo, ElmConn, ElmError, ElmStream, init};
+use pitlane_shared::wire::elm327::{
+    AdapterError, Elm327Error, format_obd_request, parse_obd_reply,
+};
+
+use super::{AdapterInfo, ElmConn, ElmError, ElmStream, init};
 use crate::isotp::Target;
 use crate::obd::Answers;
 
@@ -180,9 +184,9 @@ impl Elm327Client {
         payload: &[u8],
         expect: Option<usize>,
     ) -> Result<Answers, ElmError> {
-        let wanted = settings_for(target).ok_or_else(|| ElmError::Garbled {
+        let wanted = settings_for(target).ok_or_else(|| ElmError::NoHeader {
             request: hex::encode_upper(payload),
-            detail: format!("no ELM327 header for {target:?}"),
+            target: format!("{target:?}"),
         })?;
         let timeout = self.config.command_timeout;
         if wanted.extended != self.settings.extended {
@@ -204,22 +208,17 @@ impl Elm327Client {
             self.setting(&format!("ATSH{header}"), timeout).await?;
             self.settings.header = wanted.header;
         }
-        let mut cmd = hex::encode_upper(payload);
         // The response-count digit lets the adapter return as soon as that many answers came,
         // instead of waiting out its own timeout.
-        if let Some(n @ 1..=15) = expect {
-            cmd.push(
-                char::from_digit(n as u32, 16)
-                    .unwrap_or('1')
-                    .to_ascii_uppercase(),
-            );
-        }
+        let count = expect.and_then(|n| u8::try_from(n).ok());
+        let line = format_obd_request(payload, count);
+        let cmd = String::from_utf8_lossy(&line).trim_end().to_owned();
         let conn = self.conn.as_mut().ok_or_else(|| ElmError::Gone {
             request: cmd.clone(),
             detail: "not connected".into(),
         })?;
-        let lines = conn.exchange(&cmd, self.config.request_timeout).await?;
-        decode(&cmd, &lines)
+        let reply = conn.exchange(&cmd, self.config.request_timeout).await?;
+        decode(&cmd, &reply)
     }
 
     async fn setting(&mut self, cmd: &str, timeout: Duration) -> Result<(), ElmError> {
@@ -227,7 +226,11 @@ impl Elm327Client {
             request: cmd.to_owned(),
             detail: "not connected".into(),
         })?;
-        let answer = conn.exchange(cmd, timeout).await?;
+        let answer = match conn.lines(cmd, timeout).await {
+            Ok(lines) => lines,
+            Err(e) if e.adapter_error().is_some() => vec![e.to_string()],
+            Err(e) => return Err(e),
+        };
         if answer.iter().any(|l| l == "OK") {
             Ok(())
         } else {
@@ -256,76 +259,30 @@ fn settings_for(target: Target) -> Option<Settings> {
     })
 }
 
-/// Turns the lines of an OBD answer into per-ECU payloads, or the adapter's error.
-fn decode(request: &str, lines: &[String]) -> Result<Answers, ElmError> {
-    if let [only] = lines
-        && let Some(kind) = error_kind(only)
-    {
-        return match kind {
-            // Nobody answered: not an adapter fault.
-            None => Ok(Answers::default()),
-            Some(kind) => Err(ElmError::Adapter {
-                request: request.to_owned(),
-                kind,
-                answer: only.clone(),
-            }),
-        };
-    }
-    // PENDING: pitlane_shared::wire::elm327's response parser (owned by the protocol helper).
-    let parsed: Vec<(CanId, Vec<u8>)> = Vec::new();
-    if parsed.is_empty() {
-        return Err(ElmError::Garbled {
+/// Turns the reply to an OBD request into per-ECU payloads, or the adapter's error.
+fn decode(request: &str, reply: &[u8]) -> Result<Answers, ElmError> {
+    match parse_obd_reply(request, reply, true) {
+        Ok(messages) => Ok(Answers::from_messages(
+            messages
+                .into_iter()
+                // Invariant: headers are on (ATH1), so every message names its sender.
+                .filter_map(|m| m.from.map(|id| (id, m.payload))),
+        )),
+        // Nobody answered: not an adapter fault.
+        Err(Elm327Error::Adapter {
+            error: AdapterError::NoData,
+            ..
+        }) => Ok(Answers::default()),
+        Err(source) => Err(ElmError::Reply {
             request: request.to_owned(),
-            detail: format!("cannot parse {lines:?} yet"),
-        });
+            source,
+        }),
     }
-    Ok(Answers::from_messages(parsed))
-}
-
-/// `Some(None)` for `NO DATA`, `Some(Some(kind))` for an error string, `None` for data.
-fn error_kind(line: &str) -> Option<Option<AdapterErrorKind>> {
-    let l = line.trim().to_ascii_uppercase();
-    let kind = match l.as_str() {
-        "NO DATA" => return Some(None),
-        "?" => AdapterErrorKind::Unknown,
-        "UNABLE TO CONNECT" => AdapterErrorKind::UnableToConnect,
-        "CAN ERROR" => AdapterErrorKind::CanError,
-        "BUFFER FULL" => AdapterErrorKind::BufferFull,
-        "STOPPED" => AdapterErrorKind::Stopped,
-        s if s.starts_with("BUS INIT") && s.ends_with("ERROR") => AdapterErrorKind::BusInit,
-        "BUS BUSY" | "BUS ERROR" | "FB ERROR" | "DATA ERROR" | "LV RESET" | "ACT ALERT" => {
-            AdapterErrorKind::Other
-        }
-        s if s.starts_with("<RX ERROR") || (s.starts_with("ERR") && s.len() == 5) => {
-            AdapterErrorKind::Other
-        }
-        _ => return None,
-    };
-    Some(Some(kind))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_strings_become_typed_errors() {
-        let check = |line: &str, want: Option<Option<AdapterErrorKind>>| {
-            assert_eq!(error_kind(line), want, "{line}");
-        };
-        check("NO DATA", Some(None));
-        check(
-            "UNABLE TO CONNECT",
-            Some(Some(AdapterErrorKind::UnableToConnect)),
-        );
-        check("CAN ERROR", Some(Some(AdapterErrorKind::CanError)));
-        check("BUFFER FULL", Some(Some(AdapterErrorKind::BufferFull)));
-        check("STOPPED", Some(Some(AdapterErrorKind::Stopped)));
-        check("BUS INIT: ...ERROR", Some(Some(AdapterErrorKind::BusInit)));
-        check("?", Some(Some(AdapterErrorKind::Unknown)));
-        check("ERR94", Some(Some(AdapterErrorKind::Other)));
-        check("7E8064100BE3FA813", None);
-    }
 
     #[test]
     fn headers_follow_the_target() {

@@ -21,7 +21,7 @@ pub async fn init(
     reset_timeout: Duration,
     timeout: Duration,
 ) -> Result<AdapterInfo, ElmError> {
-    let banner = conn.exchange("ATZ", reset_timeout).await?;
+    let banner = conn.lines("ATZ", reset_timeout).await?;
     // Whatever the reset printed after its prompt (some clones print the banner twice) is noise.
     conn.discard_buffered();
     let banner = banner
@@ -31,7 +31,11 @@ pub async fn init(
         .cloned()
         .unwrap_or_default();
     for cmd in ["ATE0", "ATL0", "ATS0", "ATH1", "ATSP0"] {
-        let answer = conn.exchange(cmd, timeout).await?;
+        let answer = match conn.lines(cmd, timeout).await {
+            Ok(lines) => lines,
+            Err(e) if e.adapter_error().is_some() => vec![e.to_string()],
+            Err(e) => return Err(e),
+        };
         if !answer.iter().any(|l| l == "OK") {
             return Err(ElmError::Init {
                 request: cmd.to_owned(),
@@ -40,7 +44,7 @@ pub async fn init(
         }
     }
     let protocol = conn
-        .exchange("ATDPN", timeout)
+        .lines("ATDPN", timeout)
         .await?
         .last()
         .cloned()
