@@ -8,7 +8,7 @@ use pitlane_shared::can::CanId;
 use pitlane_shared::can::isotp::Addressing;
 
 use pitlane_shared::wire::elm327::{
-    AdapterError, Elm327Error, format_obd_request, parse_obd_reply,
+    AdapterError, Elm327Error, format_obd_request, parse_obd_lines, reply_lines,
 };
 
 use super::{AdapterInfo, ElmConn, ElmError, ElmStream, init};
@@ -260,24 +260,42 @@ fn settings_for(target: Target) -> Option<Settings> {
 }
 
 /// Turns the reply to an OBD request into per-ECU payloads, or the adapter's error.
+///
+/// Lines that cannot be data (line noise on a serial link: non-hex characters) are dropped
+/// and logged before parsing, so a noisy line does not cost the whole answer; a damaged
+/// data line still fails the reassembly with a typed error.
 fn decode(request: &str, reply: &[u8]) -> Result<Answers, ElmError> {
-    match parse_obd_reply(request, reply, true) {
-        Ok(messages) => Ok(Answers::from_messages(
-            messages
-                .into_iter()
-                // Invariant: headers are on (ATH1), so every message names its sender.
-                .filter_map(|m| m.from.map(|id| (id, m.payload))),
-        )),
+    let failed = |source| ElmError::Reply {
+        request: request.to_owned(),
+        source,
+    };
+    let lines = match reply_lines(request, reply) {
+        Ok(lines) => lines,
         // Nobody answered: not an adapter fault.
         Err(Elm327Error::Adapter {
             error: AdapterError::NoData,
             ..
-        }) => Ok(Answers::default()),
-        Err(source) => Err(ElmError::Reply {
-            request: request.to_owned(),
-            source,
-        }),
+        }) => return Ok(Answers::default()),
+        Err(e) => return Err(failed(e)),
+    };
+    let (data, noise): (Vec<String>, Vec<String>) = lines.into_iter().partition(|l| {
+        l.chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ' ' || c == ':')
+    });
+    if !noise.is_empty() {
+        tracing::warn!(
+            ?noise,
+            request,
+            "dropping non-data lines from the ELM327 reply"
+        );
     }
+    let messages = parse_obd_lines(request, &data, true).map_err(failed)?;
+    Ok(Answers::from_messages(
+        messages
+            .into_iter()
+            // Invariant: headers are on (ATH1), so every message names its sender.
+            .filter_map(|m| m.from.map(|id| (id, m.payload))),
+    ))
 }
 
 #[cfg(test)]
