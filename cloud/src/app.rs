@@ -111,6 +111,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(http::users::router())
+        .merge(http::auth_v1::router())
+        .merge(http::hmac_auth::router())
         .merge(http::docs::router())
 }
 

@@ -1,8 +1,12 @@
 //! The HTTP layer: one module per API family, each mapping domain errors to its own
 //! documented error body at the edge.
 
+pub mod auth_v1;
+pub mod bearer;
 pub mod client;
 pub mod docs;
 pub mod failure;
+pub mod hmac_auth;
+pub mod signed_request;
 pub mod users;
 pub mod users_auth;

@@ -159,3 +159,21 @@ pub async fn spend_refresh(db: &Db, token: &str, now: i64) -> Result<ActiveSessi
         .await?
         .ok_or(AccountError::InvalidToken)
 }
+
+/// Revokes every session of a user but one (password change keeps the caller signed in).
+pub async fn revoke_all_except(
+    db: &Db,
+    user_id: &str,
+    keep: &str,
+    now: i64,
+) -> Result<u64, AccountError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(keep)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -45,7 +45,6 @@ pub struct TestApp {
     pub state: AppState,
     pub client: reqwest::Client,
     pub mail: mpsc::UnboundedReceiver<String>,
-    pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     pg: Option<(String, String)>,
