@@ -29,11 +29,23 @@ pub const DEFAULT_KEY_FILE: &str = "pitlane-agent.key";
 pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
     ("PITLANE_AGENT_KEY", "identity", "key"),
     ("PITLANE_SIGNING_CHAIN_ID", "signing", "chain_id"),
-    ("PITLANE_SIGNING_VERIFYING_CONTRACT", "signing", "verifying_contract"),
+    (
+        "PITLANE_SIGNING_VERIFYING_CONTRACT",
+        "signing",
+        "verifying_contract",
+    ),
     ("PITLANE_SIGNING_DEVICE_NODE", "signing", "device_node"),
-    ("PITLANE_SIGNING_ALLOWED_PRIMARY_TYPES", "signing", "allowed_primary_types"),
+    (
+        "PITLANE_SIGNING_ALLOWED_PRIMARY_TYPES",
+        "signing",
+        "allowed_primary_types",
+    ),
     ("PITLANE_SIGNING_DOMAIN_NAME", "signing", "domain_name"),
-    ("PITLANE_SIGNING_DOMAIN_VERSION", "signing", "domain_version"),
+    (
+        "PITLANE_SIGNING_DOMAIN_VERSION",
+        "signing",
+        "domain_version",
+    ),
 ];
 
 /// Why the configuration cannot be used.
@@ -110,7 +122,10 @@ pub struct SigningConfig {
 impl SigningConfig {
     /// The policy these settings describe.
     pub fn policy(&self) -> SigningPolicy {
-        let domain = DimoDomain { chain_id: self.chain_id, verifying_contract: self.verifying_contract };
+        let domain = DimoDomain {
+            chain_id: self.chain_id,
+            verifying_contract: self.verifying_contract,
+        };
         let mut policy = SigningPolicy::dimo(domain, self.device_node);
         if let Some(types) = &self.allowed_primary_types {
             policy.allowed_primary_types = types.clone();
@@ -128,14 +143,25 @@ impl SigningConfig {
 impl Config {
     /// Reads `path` and applies the process environment's overrides.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        Self::parse(&text, &path.display().to_string(), |var| std::env::var(var).ok())
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string(), |var| {
+            std::env::var(var).ok()
+        })
     }
 
     /// Parses TOML `text` (named `origin` in errors) with overrides looked up by `env`.
-    pub fn parse(text: &str, origin: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let invalid = |source| ConfigError::Invalid { origin: origin.to_owned(), source: Box::new(source) };
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |source| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            source: Box::new(source),
+        };
         let mut table: toml::Table = toml::from_str(text).map_err(invalid)?;
         for &(var, section, key) in ENV_OVERRIDES {
             let Some(raw) = env(var) else { continue };
@@ -175,7 +201,9 @@ enum UintForm {
 
 fn parse_uint(form: UintForm) -> Result<U256, String> {
     match form {
-        UintForm::Int(n) => u64::try_from(n).map(U256::from).map_err(|_| format!("{n} is negative")),
+        UintForm::Int(n) => u64::try_from(n)
+            .map(U256::from)
+            .map_err(|_| format!("{n} is negative")),
         UintForm::Text(text) => {
             let parsed = match text.strip_prefix("0x") {
                 Some(hex) => U256::from_str_radix(hex, 16),
@@ -194,7 +222,9 @@ fn optional_uint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<U2
     uint(deserializer).map(Some)
 }
 
-fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+fn string_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Form {
@@ -203,7 +233,11 @@ fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<
     }
     Ok(Some(match Form::deserialize(deserializer)? {
         Form::List(list) => list,
-        Form::Text(text) => text.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        Form::Text(text) => text
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
     }))
 }
 
@@ -223,7 +257,9 @@ mod tests {
 
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, String> {
         Config::parse(text, "test.toml", |var| {
-            env.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_owned())
+            env.iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| (*v).to_owned())
         })
         .map_err(|e| e.to_string())
     }
@@ -231,7 +267,10 @@ mod tests {
     #[test]
     fn reads_sections_and_defaults() {
         let config = parse(BASE, &[]).unwrap();
-        assert_eq!(config.identity.key, Some(PathBuf::from("/var/lib/pitlane/device.key")));
+        assert_eq!(
+            config.identity.key,
+            Some(PathBuf::from("/var/lib/pitlane/device.key"))
+        );
         let signing = config.signing.unwrap();
         assert_eq!(signing.chain_id, U256::from(80002));
         assert_eq!(signing.device_node, Some(U256::from(42)));
@@ -249,7 +288,10 @@ mod tests {
             &[
                 ("PITLANE_SIGNING_CHAIN_ID", "137"),
                 ("PITLANE_SIGNING_DEVICE_NODE", "0x10"),
-                ("PITLANE_SIGNING_ALLOWED_PRIMARY_TYPES", "ClaimAftermarketDeviceSign, PairAftermarketDeviceSign"),
+                (
+                    "PITLANE_SIGNING_ALLOWED_PRIMARY_TYPES",
+                    "ClaimAftermarketDeviceSign, PairAftermarketDeviceSign",
+                ),
                 ("PITLANE_AGENT_KEY", "/tmp/k"),
             ],
         )
@@ -267,7 +309,10 @@ mod tests {
             "",
             &[
                 ("PITLANE_SIGNING_CHAIN_ID", "1"),
-                ("PITLANE_SIGNING_VERIFYING_CONTRACT", "0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c"),
+                (
+                    "PITLANE_SIGNING_VERIFYING_CONTRACT",
+                    "0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c",
+                ),
             ],
         )
         .unwrap();
@@ -280,10 +325,22 @@ mod tests {
             let err = parse(text, &[]).unwrap_err();
             assert!(err.contains(expected), "{err}");
         };
-        check("[signing]\nchain_id = 1\n", "missing field `verifying_contract`");
-        check("[signing]\nchain_id = -1\nverifying_contract = \"0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c\"\n", "-1 is negative");
-        check("[signing]\nchain_id = 1\nverifying_contract = \"0x5eAA\"\n", "40 hex digits");
-        check("[signing]\nchain_id = 1\nverifying_contract = \"0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c\"\nchainid = 2\n", "unknown field `chainid`");
+        check(
+            "[signing]\nchain_id = 1\n",
+            "missing field `verifying_contract`",
+        );
+        check(
+            "[signing]\nchain_id = -1\nverifying_contract = \"0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c\"\n",
+            "-1 is negative",
+        );
+        check(
+            "[signing]\nchain_id = 1\nverifying_contract = \"0x5eAA\"\n",
+            "40 hex digits",
+        );
+        check(
+            "[signing]\nchain_id = 1\nverifying_contract = \"0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c\"\nchainid = 2\n",
+            "unknown field `chainid`",
+        );
         check("[sigining]\n", "unknown field `sigining`");
         check("[identity\n", "test.toml");
         let err = parse("identity = 3\n", &[("PITLANE_AGENT_KEY", "/k")]).unwrap_err();
@@ -293,8 +350,17 @@ mod tests {
     #[test]
     fn key_path_precedence() {
         let config = parse(BASE, &[]).unwrap();
-        assert_eq!(Config::key_path(Some(&config), Some("/x".into())), PathBuf::from("/x"));
-        assert_eq!(Config::key_path(Some(&config), None), PathBuf::from("/var/lib/pitlane/device.key"));
-        assert_eq!(Config::key_path(None, None), PathBuf::from(DEFAULT_KEY_FILE));
+        assert_eq!(
+            Config::key_path(Some(&config), Some("/x".into())),
+            PathBuf::from("/x")
+        );
+        assert_eq!(
+            Config::key_path(Some(&config), None),
+            PathBuf::from("/var/lib/pitlane/device.key")
+        );
+        assert_eq!(
+            Config::key_path(None, None),
+            PathBuf::from(DEFAULT_KEY_FILE)
+        );
     }
 }

@@ -19,11 +19,15 @@ use serde_json::json;
 fn claim_json() -> String {
     let domain = DimoDomain {
         chain_id: U256::from(80002u64),
-        verifying_contract: "0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c".parse().expect("valid address"),
+        verifying_contract: "0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c"
+            .parse()
+            .expect("valid address"),
     };
     DimoPayload::Claim {
         aftermarket_device_node: U256::from(42u64),
-        owner: "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826".parse().expect("valid address"),
+        owner: "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"
+            .parse()
+            .expect("valid address"),
     }
     .to_json(&domain)
     .to_string()
@@ -32,13 +36,19 @@ fn claim_json() -> String {
 fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
     let key = DeviceKey::from_bytes(&keccak256("cow").0).expect("valid key");
     let payload = claim_json();
-    let hash = TypedData::from_json(&payload).expect("valid payload").signing_hash();
+    let hash = TypedData::from_json(&payload)
+        .expect("valid payload")
+        .signing_hash();
     let signature = key.sign_hash(&hash);
 
     let mut group = c.benchmark_group(clock);
     group.throughput(Throughput::Elements(1));
     group.bench_function("typed_data_hash", |b| {
-        b.iter(|| TypedData::from_json(black_box(&payload)).expect("valid payload").signing_hash())
+        b.iter(|| {
+            TypedData::from_json(black_box(&payload))
+                .expect("valid payload")
+                .signing_hash()
+        })
     });
     group.bench_function("sign", |b| b.iter(|| key.sign_hash(black_box(&hash))));
     group.bench_function("recover", |b| {
@@ -53,10 +63,22 @@ fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
         json!({"speed_kmh": 87.3, "rpm": 2150, "coolant_c": 91, "dtcs": ["P0301"]}),
     );
-    let wire = envelope.clone().sign(&key).expect("serialisable").to_vec().expect("serialisable");
+    let wire = envelope
+        .clone()
+        .sign(&key)
+        .expect("serialisable")
+        .to_vec()
+        .expect("serialisable");
     let expected = Expected::from_device(key.address());
     group.bench_function("envelope_sign", |b| {
-        b.iter(|| envelope.clone().sign(&key).expect("serialisable").to_vec().expect("serialisable"))
+        b.iter(|| {
+            envelope
+                .clone()
+                .sign(&key)
+                .expect("serialisable")
+                .to_vec()
+                .expect("serialisable")
+        })
     });
     group.bench_function("envelope_verify", |b| {
         b.iter(|| {
@@ -81,7 +103,10 @@ fn cpu(c: &mut Criterion<ThreadCpuTime>) {
 struct ThreadCpuTime;
 
 fn thread_cpu_now() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
@@ -121,11 +146,20 @@ impl ValueFormatter for CpuFormatter {
         "µs (cpu)"
     }
 
-    fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
         let per_iteration = match *throughput {
-            Throughput::Bytes(n) | Throughput::BytesDecimal(n) | Throughput::Elements(n) => n as f64,
+            Throughput::Bytes(n) | Throughput::BytesDecimal(n) | Throughput::Elements(n) => {
+                n as f64
+            }
         };
-        values.iter_mut().for_each(|v| *v = per_iteration * 1e9 / *v / 1e3);
+        values
+            .iter_mut()
+            .for_each(|v| *v = per_iteration * 1e9 / *v / 1e3);
         "K/cpu-s"
     }
 

@@ -49,7 +49,8 @@ fn read_payload(payload: Option<&str>) -> anyhow::Result<String> {
         None | Some("-") => ("standard input".to_owned(), Box::new(std::io::stdin())),
         Some(text) if text.trim_start().starts_with('{') => return Ok(text.to_owned()),
         Some(path) => {
-            let file = std::fs::File::open(path).with_context(|| format!("cannot open payload file {path}"))?;
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open payload file {path}"))?;
             (format!("payload file {path}"), Box::new(file))
         }
     };

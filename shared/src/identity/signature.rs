@@ -114,7 +114,12 @@ impl Signature {
         let r_inv = r_inv.ok_or(SignatureError::Unrecoverable)?;
         let u1 = -(r_inv * z);
         let u2 = r_inv * *s;
-        let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &ProjectivePoint::from(big_r), &u2);
+        let q = ProjectivePoint::lincomb(
+            &ProjectivePoint::GENERATOR,
+            &u1,
+            &ProjectivePoint::from(big_r),
+            &u2,
+        );
         VerifyingKey::from_affine(q.to_affine())
             .map(PublicKey)
             .map_err(|_| SignatureError::Unrecoverable)
