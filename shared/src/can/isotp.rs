@@ -19,6 +19,34 @@
 //! Received frames may carry any padding (or none); sent frames are padded with 0xCC unless
 //! [`Config::padding`] says otherwise. Flow control for an OBD response goes to the responding
 //! ECU's physical id ([`Addressing::tester_for_response`]), never to the functional id.
+//!
+//! A tester asking every ECU for the VIN: a [`Sender`] on the functional id sends the single
+//! frame; each ECU that answers gets its own [`Receiver`], keyed by its response id.
+//!
+//! ```
+//! use std::time::Instant;
+//! use pitlane_shared::can::{CanFrame, CanId};
+//! use pitlane_shared::can::isotp::{Addressing, Config, Event, FUNCTIONAL_11, Receiver, Sender};
+//!
+//! let now = Instant::now();
+//! let functional = Addressing { tx: FUNCTIONAL_11, rx: CanId::Standard(0x7E8) };
+//! let mut request = Sender::new(Config::default(), functional);
+//! request.send(&[0x09, 0x02])?;
+//! assert_eq!(request.poll_transmit(now).unwrap().to_string(), "7DF#020902CCCCCCCCCC");
+//!
+//! // The engine ECU answers with a first frame on 7E8 ...
+//! let first = CanFrame::new(CanId::Standard(0x7E8), &[0x10, 0x14, 0x49, 0x02, 0x01, 0x31, 0x44, 0x34])?;
+//! let addr = Addressing::tester_for_response(first.id()).expect("an OBD response id");
+//! let mut rx = Receiver::new(Config::default(), addr);
+//! rx.handle_frame(now, &first);
+//! // ... and the flow control goes to its physical id 7E0.
+//! assert_eq!(rx.poll_transmit(now).unwrap().to_string(), "7E0#300000CCCCCCCCCC");
+//! for data in [&b"\x21GP00R55"[..], b"\x22B123456"] {
+//!     rx.handle_frame(now, &CanFrame::new(CanId::Standard(0x7E8), data)?);
+//! }
+//! assert_eq!(rx.poll_event(), Some(Event::Received(b"\x49\x02\x011D4GP00R55B123456".to_vec())));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod addressing;
 mod config;
