@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod password;
 pub mod secrets;
 pub mod sessions;
+pub mod teams;
 pub mod users;
 
 use crate::db::DbError;

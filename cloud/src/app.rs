@@ -113,6 +113,7 @@ pub fn routes() -> Router<AppState> {
         .merge(http::users::router())
         .merge(http::auth_v1::router())
         .merge(http::hmac_auth::router())
+        .merge(http::team_auth::router())
         .merge(http::docs::router())
 }
 

@@ -8,5 +8,6 @@ pub mod docs;
 pub mod failure;
 pub mod hmac_auth;
 pub mod signed_request;
+pub mod team_auth;
 pub mod users;
 pub mod users_auth;

@@ -18,6 +18,8 @@ pub enum Audience {
     Hmac,
     TeamUser,
     TeamVault,
+    /// A pending team-auth registration (only good for resending the verification mail).
+    TeamRegistration,
     Web3,
 }
 
@@ -29,6 +31,7 @@ impl Audience {
             Audience::Hmac => "pitlane:apikey-hmac",
             Audience::TeamUser => "pitlane:team-user",
             Audience::TeamVault => "pitlane:team-vault",
+            Audience::TeamRegistration => "pitlane:team-registration",
             Audience::Web3 => "pitlane:web3",
         }
     }
@@ -37,6 +40,7 @@ impl Audience {
     fn typ(self) -> &'static str {
         match self {
             Audience::TeamVault => "vault+jwt",
+            Audience::TeamRegistration => "reg+jwt",
             _ => "at+jwt",
         }
     }

@@ -258,7 +258,6 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
         state,
         client,
         mail,
-        backend,
         shutdown: Some(tx),
         server: Some(server),
         pg,

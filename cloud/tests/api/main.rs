@@ -5,4 +5,5 @@ mod auth_v1;
 mod foundation;
 mod helpers;
 mod hmac_auth;
+mod team_auth;
 mod users;
