@@ -90,7 +90,7 @@ proptest! {
             reply.push_str("0902\rSEARCHING...\r");
         }
         reply.push_str(&elm_text(addr.tx, &frames, headers, spaces));
-        reply.push_str("\r");
+        reply.push('\r');
         let expected = EcuMessage { from: headers.then_some(addr.tx), payload };
         prop_assert_eq!(parse_obd_reply("0902", reply.as_bytes(), headers), Ok(vec![expected]));
     }
