@@ -226,3 +226,32 @@ fn ranges_of_every_integer_width() {
         }
     }
 }
+
+#[test]
+fn hostile_type_sizes_are_bounded() {
+    check(
+        |p| p["types"]["Person"][1]["type"] = json!(format!("address{}", "[]".repeat(10_000))),
+        &format!(
+            "types.Person[1].type: invalid name `address{}`: more than 8 array dimensions",
+            "[]".repeat(10_000)
+        ),
+    );
+    check(
+        |p| p["types"]["Person"][1]["type"] = json!("address[][][][][][][][]"),
+        "message.from.wallet: expected a JSON array for type address[][][][][][][][], got a string",
+    );
+    // A chain of 10,000 struct types, each holding the next: refused, not a stack overflow.
+    check(
+        |p| {
+            let types = p["types"].as_object_mut().unwrap();
+            for i in 0..10_000 {
+                types.insert(
+                    format!("T{i}"),
+                    json!([{"name": "next", "type": format!("T{}", i + 1)}]),
+                );
+            }
+            types.insert("T10000".into(), json!([{"name": "end", "type": "bool"}]));
+        },
+        "types.T32: struct types nest more than 32 deep",
+    );
+}

@@ -21,6 +21,13 @@ const STANDARD_DOMAIN_FIELDS: [(&str, &str); 5] = [
     ("salt", "bytes32"),
 ];
 
+/// Most array dimensions a field type may have (`uint8[][]` has two). Real payloads use one
+/// or two; the limit keeps hostile type strings from building deeply nested type trees.
+const MAX_ARRAY_DIMENSIONS: usize = 8;
+
+/// Longest chain of struct references (`A` holds a `B` holds a `C` ...), for the same reason.
+const MAX_STRUCT_DEPTH: usize = 32;
+
 /// Checked type definitions: every referenced type exists and no type reaches itself.
 #[derive(Debug, Clone)]
 pub(crate) struct TypeSet {
@@ -147,6 +154,13 @@ fn derive_domain_fields(domain: &Value) -> Result<Vec<(String, String)>, Eip712E
 fn root_type<'a>(path: &str, type_name: &'a str) -> Result<&'a str, Eip712Error> {
     let root_end = type_name.find('[').unwrap_or(type_name.len());
     let (root, mut dims) = type_name.split_at(root_end);
+    if dims.matches('[').count() > MAX_ARRAY_DIMENSIONS {
+        return Err(invalid_name(
+            path,
+            type_name,
+            "more than 8 array dimensions",
+        ));
+    }
     while !dims.is_empty() {
         let close = dims.find(']').ok_or_else(|| bad_array(path, type_name))?;
         let size = &dims[1..close];
@@ -241,6 +255,12 @@ fn detect_cycles(defs: &BTreeMap<String, Vec<(String, String)>>) -> Result<(), E
                 });
             }
             None => {}
+        }
+        if stack.len() >= MAX_STRUCT_DEPTH {
+            return Err(Eip712Error::Shape {
+                path: format!("types.{name}"),
+                reason: format!("struct types nest more than {MAX_STRUCT_DEPTH} deep"),
+            });
         }
         marks.insert(name, Mark::Visiting);
         stack.push(name);
