@@ -11,6 +11,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod teams;
 pub mod users;
+pub mod web3;
 
 use crate::db::DbError;
 

@@ -114,6 +114,7 @@ pub fn routes() -> Router<AppState> {
         .merge(http::auth_v1::router())
         .merge(http::hmac_auth::router())
         .merge(http::team_auth::router())
+        .merge(http::web3::router())
         .merge(http::docs::router())
 }
 

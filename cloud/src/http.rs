@@ -11,3 +11,4 @@ pub mod signed_request;
 pub mod team_auth;
 pub mod users;
 pub mod users_auth;
+pub mod web3;

@@ -33,6 +33,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::auth_v1::Doc::openapi());
     doc.merge(super::hmac_auth::Doc::openapi());
     doc.merge(super::team_auth::Doc::openapi());
+    doc.merge(super::web3::Doc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -7,3 +7,4 @@ mod helpers;
 mod hmac_auth;
 mod team_auth;
 mod users;
+mod web3;
