@@ -114,6 +114,8 @@ mod tests {
             Err("VIN bytes [01 FF FF FF] are not a VIN"),
         );
         check(b"\x011D4GP00R55B12345O", Err("'O' at position 17"));
+        check(b"\x0100000000000000000", Err("placeholder"));
+        check(&[0x01; 18], Err("has 0"));
         let vin = Vin::parse("1D4GP00R55B123456").expect("valid");
         assert_eq!(decode_vin(&encode_vin(&vin)), Ok(vin));
     }

@@ -23,6 +23,8 @@ pub enum VinError {
         found: char,
         position: usize,
     },
+    #[error("\"{text}\" is a placeholder, not a VIN (one character repeated)")]
+    Placeholder { text: String },
 }
 
 /// The check digit a VIN carries and the one its other characters call for.
@@ -74,6 +76,10 @@ impl Vin {
                 found: c,
                 position: i + 1,
             });
+        }
+        // ECUs without a programmed VIN answer with one repeated character (`000…`, `111…`).
+        if upper.bytes().all(|b| b == upper.as_bytes()[0]) {
+            return Err(VinError::Placeholder { text: shown });
         }
         Ok(Self(upper))
     }
@@ -178,6 +184,8 @@ mod tests {
         check("1HGCM82633A00435Q", Err("'Q' at position 17"));
         check("1HGCM82633A00435-", Err("'-' at position 17"));
         check("1HGCM82633A00435é", Err("'é' at position 17"));
+        check("00000000000000000", Err("placeholder"));
+        check("11111111111111111", Err("placeholder"));
     }
 
     #[test]

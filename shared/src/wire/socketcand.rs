@@ -115,6 +115,7 @@ fn parse_data(words: &[&[u8]]) -> Option<Vec<u8>> {
         many => many
             .iter()
             .map(|w| match w.len() {
+                // Invariant: at most two hex digits, so the value fits u8.
                 1 | 2 => parse_u32(w).map(|v| v as u8),
                 _ => None,
             })
