@@ -25,6 +25,23 @@ pub struct DtcDescription {
     pub make: Option<&'static str>,
 }
 
+impl DtcDescription {
+    /// The text an API shows next to the code: the title, or for an unknown code
+    /// `no description known (powertrain)` / `… (powertrain, manufacturer-specific)`.
+    pub fn text(&self) -> String {
+        match self.description {
+            Some(d) => d.to_owned(),
+            None if self.manufacturer_specific => {
+                format!(
+                    "no description known ({}, manufacturer-specific)",
+                    self.system
+                )
+            }
+            None => format!("no description known ({})", self.system),
+        }
+    }
+}
+
 impl fmt::Display for DtcDescription {
     /// `P0301 (powertrain): Cylinder 1 Misfire Detected`, or
     /// `P1234 (powertrain, manufacturer-specific): no description known`.
@@ -137,6 +154,17 @@ mod tests {
             "C2FFF",
             Some("audi"),
             "C2FFF (chassis, manufacturer-specific): no description known",
+        );
+    }
+
+    #[test]
+    fn api_text() {
+        let text = |code: &str, make| describe(code.parse().expect("valid"), make).text();
+        assert_eq!(text("P0301", None), "Cylinder 1 Misfire Detected");
+        assert_eq!(text("U3FFF", None), "no description known (network)");
+        assert_eq!(
+            text("B1FFF", Some("gm")),
+            "no description known (body, manufacturer-specific)"
         );
     }
 
