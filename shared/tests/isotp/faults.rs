@@ -274,3 +274,37 @@ fn receiver_reports_bad_frames_and_interruptions() {
     ));
     assert!(!r.is_receiving());
 }
+
+#[test]
+fn a_busy_receiver_sends_wait_frames_which_count_against_the_limit() {
+    let busy = |fc_waits| Config {
+        fc_waits,
+        block_size: 2,
+        ..Config::default()
+    };
+    let ecu = Config {
+        max_wait_frames: 3,
+        ..Config::default()
+    };
+    // Three waits before each CONTINUE are within the limit: the message arrives.
+    let mut p = obd_pair(busy(3), ecu.clone());
+    p.ecu.send(&[5; 30]).expect("idle");
+    p.drive();
+    assert_eq!(p.tester_events, vec![Event::Received(vec![5; 30])]);
+    let tester_frames = p.sent_by(Side::Tester);
+    assert_eq!(tester_frames.len(), 8, "{tester_frames:?}");
+    assert_eq!(tester_frames[0], "7E0#310000CCCCCCCCCC");
+    assert_eq!(tester_frames[3], "7E0#300200CCCCCCCCCC");
+
+    // Four are one too many.
+    let mut p = obd_pair(busy(4), ecu);
+    p.ecu.send(&[5; 30]).expect("idle");
+    p.drive();
+    assert_eq!(
+        p.ecu_events,
+        vec![Event::SendFailed(IsoTpError::TooManyWaits {
+            id: CanId::Standard(0x7E0),
+            limit: 3,
+        })]
+    );
+}

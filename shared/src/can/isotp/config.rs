@@ -67,6 +67,9 @@ pub struct Config {
     /// Largest message the receiver accepts (at most 4095); longer first frames get an
     /// overflow flow-control frame.
     pub max_payload: usize,
+    /// Flow-control WAIT frames the receiver sends before each CONTINUE (0 in normal use; the
+    /// simulator raises it to play a busy ECU and exercise the sender's wait limit).
+    pub fc_waits: u8,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             max_wait_frames: 10,
             padding: Some(0xCC),
             max_payload: super::MAX_PAYLOAD,
+            fc_waits: 0,
         }
     }
 }

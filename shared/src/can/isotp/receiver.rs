@@ -183,6 +183,20 @@ impl Receiver {
     }
 
     fn queue_flow_control(&mut self, status: FlowStatus) {
+        if status == FlowStatus::ContinueToSend {
+            for _ in 0..self.config.fc_waits {
+                let wait = Pci::FlowControl {
+                    status: FlowStatus::Wait,
+                    block_size: 0,
+                    st_min: self.config.st_min,
+                };
+                self.flow_control.push_back(build_frame(
+                    self.addressing.tx,
+                    &wait,
+                    self.config.padding,
+                ));
+            }
+        }
         let pci = Pci::FlowControl {
             status,
             block_size: self.config.block_size,
