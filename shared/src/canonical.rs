@@ -4,7 +4,11 @@
 //! over it, so both sides must produce byte-identical text from equal values. Keys are sorted by
 //! their UTF-8 bytes (which is Unicode code point order); strings and numbers are written
 //! exactly as `serde_json` writes them (so a number keeps the form `serde_json` parsed it into:
-//! `1` stays `1`, `1.0` stays `1.0`).
+//! `1` stays `1`, `1.0` stays `1.0`). This is deliberately not RFC 8785 (JCS), which
+//! re-formats numbers and sorts keys by UTF-16 code units; the two agree on ASCII keys and
+//! integers. Floats keep `serde_json`'s shortest round-trip form (`87.3`, `1e300`), and
+//! pitlane-shared enables `float_roundtrip` so a float parses back to the value that was
+//! signed.
 
 use serde_json::Value;
 

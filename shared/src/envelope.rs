@@ -258,8 +258,9 @@ impl<T: DeserializeOwned> SignedEnvelope<T> {
             Some(Value::String(text)) => text.parse().map_err(EnvelopeError::MalformedSignature)?,
             Some(_) => return Err(EnvelopeError::MalformedSignature(SignatureError::NotHex)),
         };
-        let hash = hash_object(object.clone());
-        let envelope: Envelope<T> = serde_json::from_value(Value::Object(object))
+        let unsigned = Value::Object(object);
+        let hash = keccak256(canonical::to_vec(&unsigned));
+        let envelope: Envelope<T> = serde_json::from_value(unsigned)
             .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
         if envelope.specversion != SPEC_VERSION {
             return Err(EnvelopeError::SpecVersion(envelope.specversion));
