@@ -28,6 +28,21 @@
 //!   [`PortError::Overrun`].
 //! - [`Car::body_state`] / [`Car::watch_body`] show the body module, [`Car::dtcs`] every ECU's
 //!   codes, [`Car::shutdown`] stops it (dropping the `Car` also does).
+//!
+//! # Adapters
+//!
+//! [`Simulator::start`] runs a car with the adapters of [`Options`] (SLCAN pty, ELM327 pty and
+//! TCP, socketcand, SocketCAN) and lists its [`Endpoint`]s; the `pitlane-sim` binary prints them
+//! one per line (`slcan-pty LINK -> /dev/pts/N`, `elm327-pty LINK -> /dev/pts/N`,
+//! `elm327-tcp ADDR`, `socketcand ADDR can0`, `socketcan IFACE`), then `ready`.
+//!
+//! # Layout
+//!
+//! - [`scenario`]: the TOML scenario and its validation; [`ecu`]: J1979 services, live data
+//!   and the ISO-TP task of each ECU; [`body`]: the body control module; [`bus`]: the virtual
+//!   bus; [`car`]: the running car.
+//! - [`adapter`]: the tester-facing adapters, each a sans-IO protocol part and a thin task;
+//!   [`pty`]: pseudo-terminals; [`serve`]: the runner behind the binary.
 
 pub mod adapter;
 pub mod body;
