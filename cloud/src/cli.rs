@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod serve;
+pub mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Decode VINs offline: one JSON object per VIN.
     Decode(decode::DecodeArgs),
+    /// Manage accounts (create the first admin).
+    User(user::UserArgs),
 }
 
 /// Runs the parsed command line.
@@ -26,5 +29,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Decode(args) => decode::run(args),
+        Command::User(args) => user::run(args).await,
     }
 }

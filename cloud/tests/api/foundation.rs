@@ -87,3 +87,40 @@ api_test!(
     |c: &mut pitlane_cloud::config::Config| c.cors_origins =
         vec!["https://dashboard.example".into()]
 );
+
+async fn outbox_without_smtp(app: &mut TestApp) {
+    app.user("ana@example.com", "granite-otter-3141", false)
+        .await;
+    let r = app
+        .post_json(
+            "/api/forgot-passsword",
+            serde_json::json!({ "email": "ana@example.com" }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // The mail lands in the outbox table (written on a background task).
+    let mut found = None;
+    for _ in 0..100 {
+        let row: Option<(String, String, Option<i64>)> =
+            sqlx::query_as("SELECT to_addr, subject, sent_at FROM outbox")
+                .fetch_optional(&app.state.db.pool)
+                .await
+                .expect("query");
+        if row.is_some() {
+            found = row;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (to, subject, sent_at) = found.expect("mail in the outbox");
+    assert_eq!(
+        (to.as_str(), subject.as_str(), sent_at),
+        ("ana@example.com", "Reset your password", None)
+    );
+    app.no_mail().await;
+}
+api_test!(
+    without_smtp_mail_stays_in_the_outbox,
+    outbox_without_smtp,
+    |c: &mut pitlane_cloud::config::Config| c.smtp_host = None
+);

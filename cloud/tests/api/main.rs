@@ -2,6 +2,7 @@
 //! fresh SQLite database, and again on PostgreSQL when `PITLANE_TEST_DATABASE_URL` is set.
 
 mod auth_v1;
+mod decode;
 mod foundation;
 mod helpers;
 mod hmac_auth;
