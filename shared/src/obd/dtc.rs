@@ -131,7 +131,7 @@ impl FromStr for Dtc {
             .ok()
             .filter(|d| d.bytes().all(|c| c.is_ascii_hexdigit()))
             .and_then(|d| u16::from_str_radix(d, 16).ok())
-            .ok_or(bad("expected four hex digits after the letter"))?;
+            .ok_or_else(|| bad("expected four hex digits after the letter"))?;
         if digits > 0x3FFF {
             return Err(bad("the first digit must be 0-3"));
         }

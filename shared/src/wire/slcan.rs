@@ -75,20 +75,27 @@ pub fn check(buf: &[u8]) -> Result<Option<usize>, SlcanError> {
 }
 
 /// A byte buffer that yields whole SLCAN messages as they arrive.
+///
+/// Consumed bytes are only dropped on the next [`push`](Self::push), so decoding a large read
+/// costs linear time.
 #[derive(Debug, Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    /// Start of the undecoded bytes in `buf`.
+    pos: usize,
 }
 
 impl Decoder {
     /// Appends bytes read from the serial line.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.drain(..self.pos);
+        self.pos = 0;
         self.buf.extend_from_slice(bytes);
     }
 
     /// Bytes buffered but not yet decoded.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.pos
     }
 
     /// The next adapter message (host side). `None` when no whole message is buffered.
@@ -109,21 +116,25 @@ impl Decoder {
     ) -> Option<Result<T, SlcanError>> {
         loop {
             // A stray `\n` (from `\r\n` line ends) is never part of a message.
-            let start = self.buf.iter().take_while(|&&b| b == b'\n').count();
-            self.buf.drain(..start);
-            let n = match check(&self.buf) {
+            let rest = &self.buf[self.pos..];
+            let newlines = rest.iter().take_while(|&&b| b == b'\n').count();
+            self.pos += newlines;
+            let rest = &self.buf[self.pos..];
+            let n = match check(rest) {
                 Ok(Some(n)) => n,
                 Ok(None) => return None,
                 Err(e) => {
                     self.buf.clear();
+                    self.pos = 0;
                     return Some(Err(e));
                 }
             };
-            let msg: Vec<u8> = self.buf.drain(..n).collect();
+            let msg = &rest[..n];
+            self.pos += n;
             if skip_empty && msg == b"\r" {
                 continue;
             }
-            return Some(parse(&msg));
+            return Some(parse(msg));
         }
     }
 }

@@ -124,20 +124,27 @@ fn parse_data(words: &[&[u8]]) -> Option<Vec<u8>> {
 }
 
 /// A byte buffer that yields whole socketcand messages as they arrive.
+///
+/// Consumed bytes are only dropped on the next [`push`](Self::push), so decoding a large read
+/// costs linear time.
 #[derive(Debug, Default)]
 pub struct Decoder {
     buf: Vec<u8>,
+    /// Start of the undecoded bytes in `buf`.
+    pos: usize,
 }
 
 impl Decoder {
     /// Appends bytes read from the TCP stream.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.drain(..self.pos);
+        self.pos = 0;
         self.buf.extend_from_slice(bytes);
     }
 
     /// Bytes buffered but not yet decoded.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.pos
     }
 
     /// The next message from the server (client side).
@@ -154,15 +161,17 @@ impl Decoder {
         &mut self,
         parse: fn(&[u8]) -> Result<T, SocketcandError>,
     ) -> Option<Result<T, SocketcandError>> {
-        match check(&self.buf) {
+        let rest = &self.buf[self.pos..];
+        match check(rest) {
             Ok(Some(n)) => {
-                let result = parse(&self.buf[..n]);
-                self.buf.drain(..n);
+                let result = parse(&rest[..n]);
+                self.pos += n;
                 Some(result)
             }
             Ok(None) => {
-                if self.buf.iter().all(u8::is_ascii_whitespace) {
+                if rest.iter().all(u8::is_ascii_whitespace) {
                     self.buf.clear();
+                    self.pos = 0;
                 }
                 None
             }
@@ -170,19 +179,18 @@ impl Decoder {
                 // Drop everything up to the next `<` (or all of it) so decoding can resume.
                 let skip = match e {
                     SocketcandError::Garbage { .. } => {
-                        let first = self
-                            .buf
+                        let first = rest
                             .iter()
                             .position(|b| !b.is_ascii_whitespace())
                             .unwrap_or(0);
-                        self.buf[first..]
+                        rest[first..]
                             .iter()
                             .position(|&b| b == b'<')
-                            .map_or(self.buf.len(), |i| first + i)
+                            .map_or(rest.len(), |i| first + i)
                     }
-                    _ => self.buf.len(),
+                    _ => rest.len(),
                 };
-                self.buf.drain(..skip);
+                self.pos += skip;
                 Some(Err(e))
             }
         }

@@ -92,7 +92,8 @@ impl Parser<'_> {
         if digits.len() < id_len + 2 {
             return Err(self.malformed(line, "too short for a header and a PCI byte"));
         }
-        let raw = parse_u32(&digits[..id_len]).ok_or(self.malformed(line, "header is not hex"))?;
+        let raw = parse_u32(&digits[..id_len])
+            .ok_or_else(|| self.malformed(line, "header is not hex"))?;
         let id = if id_len == 3 {
             // Invariant: three hex digits fit u16.
             CanId::standard(raw as u16)
@@ -100,7 +101,8 @@ impl Parser<'_> {
             CanId::extended(raw)
         }
         .map_err(|_| self.malformed(line, "header out of range"))?;
-        let data = parse_bytes(&digits[id_len..]).ok_or(self.malformed(line, "data is not hex"))?;
+        let data = parse_bytes(&digits[id_len..])
+            .ok_or_else(|| self.malformed(line, "data is not hex"))?;
         let from = Some(id);
         match Pci::decode(&data) {
             Ok(Pci::Single { data }) => self.messages.push(EcuMessage {
@@ -145,9 +147,9 @@ impl Parser<'_> {
         if let Some(colon) = compact.iter().position(|b| *b == b':') {
             let index = parse_u32(&compact[..colon])
                 .filter(|_| colon == 1)
-                .ok_or(self.malformed(line, "bad frame index before ':'"))?;
+                .ok_or_else(|| self.malformed(line, "bad frame index before ':'"))?;
             let data = parse_bytes(&compact[colon + 1..])
-                .ok_or(self.malformed(line, "data is not hex"))?;
+                .ok_or_else(|| self.malformed(line, "data is not hex"))?;
             let from = None;
             if !self.partial.contains_key(&from) {
                 if index != 0 {
@@ -171,7 +173,8 @@ impl Parser<'_> {
             return Ok(());
         }
         if compact.len() == 3 {
-            let len = parse_u32(&compact).ok_or(self.malformed(line, "length line is not hex"))?;
+            let len = parse_u32(&compact)
+                .ok_or_else(|| self.malformed(line, "length line is not hex"))?;
             if self.partial.contains_key(&None) {
                 return Err(self.broken(None, "a new length line arrived mid-message".into()));
             }
@@ -179,7 +182,8 @@ impl Parser<'_> {
             self.order.push(None);
             return Ok(());
         }
-        let payload = parse_bytes(&compact).ok_or(self.malformed(line, "not hex byte pairs"))?;
+        let payload =
+            parse_bytes(&compact).ok_or_else(|| self.malformed(line, "not hex byte pairs"))?;
         if payload.is_empty() {
             return Err(self.malformed(line, "no data"));
         }

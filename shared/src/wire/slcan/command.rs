@@ -96,7 +96,7 @@ impl Command {
                 .checked_sub(b'0')
                 .and_then(Bitrate::from_code)
                 .map(Self::SetBitrate)
-                .ok_or(bad("bitrate code must be 0-8")),
+                .ok_or_else(|| bad("bitrate code must be 0-8")),
             [b't' | b'T' | b'r' | b'R', ..] => {
                 let (frame, timestamp) = frame_text::parse(line)?;
                 if timestamp.is_some() {

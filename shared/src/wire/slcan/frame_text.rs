@@ -18,8 +18,10 @@ pub(crate) fn parse(line: &[u8]) -> Result<(CanFrame, Option<u16>), SlcanError> 
         _ => return Err(SlcanError::unknown(line)),
     };
     let bad = |reason| SlcanError::malformed(line, reason);
-    let id_digits = line.get(1..=id_len).ok_or(bad("identifier cut short"))?;
-    let raw = parse_u32(id_digits).ok_or(bad("identifier is not hex"))?;
+    let id_digits = line
+        .get(1..=id_len)
+        .ok_or_else(|| bad("identifier cut short"))?;
+    let raw = parse_u32(id_digits).ok_or_else(|| bad("identifier is not hex"))?;
     let id = if extended {
         CanId::extended(raw)
     } else {
@@ -31,7 +33,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<(CanFrame, Option<u16>), SlcanError> 
         .get(id_len + 1)
         .copied()
         .and_then(nibble)
-        .ok_or(bad("missing data length"))?;
+        .ok_or_else(|| bad("missing data length"))?;
     if dlc > 8 {
         return Err(bad("data length above 8"));
     }
@@ -39,13 +41,13 @@ pub(crate) fn parse(line: &[u8]) -> Result<(CanFrame, Option<u16>), SlcanError> 
     let data_end = data_start + 2 * usize::from(dlc);
     let data_digits = line
         .get(data_start..data_end)
-        .ok_or(bad("data cut short"))?;
-    let data = parse_bytes(data_digits).ok_or(bad("data is not hex"))?;
+        .ok_or_else(|| bad("data cut short"))?;
+    let data = parse_bytes(data_digits).ok_or_else(|| bad("data is not hex"))?;
     let timestamp = match &line[data_end..] {
         [] => None,
         ts @ [_, _, _, _] => {
             // Invariant: four hex digits fit u16.
-            Some(parse_u32(ts).ok_or(bad("timestamp is not hex"))? as u16)
+            Some(parse_u32(ts).ok_or_else(|| bad("timestamp is not hex"))? as u16)
         }
         _ => return Err(bad("trailing characters after the data")),
     };

@@ -49,7 +49,7 @@ impl Response {
             [b'F', rest @ ..] => crate::wire::hex::parse_bytes(rest)
                 .and_then(|b| (b.len() == 1).then(|| b[0]))
                 .map(Self::Status)
-                .ok_or(SlcanError::malformed(line, "status must be two hex digits")),
+                .ok_or_else(|| SlcanError::malformed(line, "status must be two hex digits")),
             _ => {
                 let (frame, timestamp) = frame_text::parse(line)?;
                 Ok(Self::Frame { frame, timestamp })

@@ -35,16 +35,16 @@ impl ClientMessage {
             [b"bcmmode"] => Ok(Self::BcmMode),
             [b"echo"] => Ok(Self::Echo),
             [b"send", id, dlc, data @ ..] => {
-                let id = parse_id(id).ok_or(bad("bad CAN id"))?;
+                let id = parse_id(id).ok_or_else(|| bad("bad CAN id"))?;
                 let dlc = std::str::from_utf8(dlc)
                     .ok()
                     .and_then(|s| s.parse::<usize>().ok())
                     .filter(|&d| d <= 8)
-                    .ok_or(bad("DLC must be 0-8"))?;
+                    .ok_or_else(|| bad("DLC must be 0-8"))?;
                 if data.len() != dlc {
                     return Err(bad("number of data bytes differs from the DLC"));
                 }
-                let bytes = parse_data(data).ok_or(bad("data bytes are not hex"))?;
+                let bytes = parse_data(data).ok_or_else(|| bad("data bytes are not hex"))?;
                 let frame = CanFrame::new(id, &bytes).map_err(|_| bad("more than 8 bytes"))?;
                 Ok(Self::Send(frame))
             }

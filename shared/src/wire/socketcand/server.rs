@@ -67,9 +67,9 @@ impl ServerMessage {
                 String::from_utf8_lossy(&rest.join(&b' ')).into_owned(),
             )),
             [b"frame", id, time, data @ ..] => {
-                let id = parse_id(id).ok_or(bad("bad CAN id"))?;
-                let timestamp = Timestamp::parse(time).ok_or(bad("bad timestamp"))?;
-                let bytes = parse_data(data).ok_or(bad("data is not hex"))?;
+                let id = parse_id(id).ok_or_else(|| bad("bad CAN id"))?;
+                let timestamp = Timestamp::parse(time).ok_or_else(|| bad("bad timestamp"))?;
+                let bytes = parse_data(data).ok_or_else(|| bad("data is not hex"))?;
                 let frame = CanFrame::new(id, &bytes).map_err(|_| bad("more than 8 data bytes"))?;
                 Ok(Self::Frame { frame, timestamp })
             }
