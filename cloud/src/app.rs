@@ -83,7 +83,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     }
     let db = Db::connect(&url).await?;
     let master = match &config.token_secret {
-        Some(secret) => secret.as_bytes().to_vec(),
+        Some(secret) => secret.expose().as_bytes().to_vec(),
         None => load_or_create_secret(&config.data_dir.join("token-secret"))?,
     };
     let keys = DerivedKeys::new(&master);
@@ -98,6 +98,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         config,
     }));
     state.limits.spawn_janitor();
+    crate::vin::worker::start(&state.db);
     if matches!(state.captcha, Captcha::Dev { token: None }) {
         tracing::warn!(
             "no captcha verifier configured: routes that require a captcha refuse every request"
@@ -115,6 +116,8 @@ pub fn routes() -> Router<AppState> {
         .merge(http::hmac_auth::router())
         .merge(http::team_auth::router())
         .merge(http::web3::router())
+        .merge(http::decode::router())
+        .merge(http::vag_map::router())
         .merge(http::docs::router())
 }
 

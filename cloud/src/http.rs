@@ -4,6 +4,7 @@
 pub mod auth_v1;
 pub mod bearer;
 pub mod client;
+pub mod decode;
 pub mod docs;
 pub mod failure;
 pub mod hmac_auth;
@@ -11,4 +12,5 @@ pub mod signed_request;
 pub mod team_auth;
 pub mod users;
 pub mod users_auth;
+pub mod vag_map;
 pub mod web3;

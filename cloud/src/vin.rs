@@ -9,9 +9,12 @@ pub mod index;
 mod pattern;
 pub mod region;
 mod report;
+pub mod store;
 pub mod vag;
+pub mod vag_map;
 mod validate;
 pub mod vpic;
+pub mod worker;
 pub mod year;
 
 pub use decode::{Decoded, Decoder, DecoderError, Source};
