@@ -110,3 +110,19 @@ fn twenty_nine_bit_scenario_is_found_by_the_search() {
     );
     sim.stop();
 }
+
+#[test]
+fn input_during_an_exchange_stops_it() {
+    let sim = Sim::start(&["--elm327-tcp", "127.0.0.1:0"]);
+    let mut s = tcp(&sim.addr("elm327-tcp"));
+    elm_tcp(&mut s, "ATE0");
+    elm_tcp(&mut s, "ATSP6");
+    // Wait about a second for further answers, then interrupt the wait with a keystroke.
+    assert_eq!(elm_tcp(&mut s, "ATSTFF"), "OK\r\r>");
+    std::io::Write::write_all(&mut s, b"0100\r").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::io::Write::write_all(&mut s, b"x").unwrap();
+    let answer = common::read_until(&mut s, true, common::prompt);
+    assert_eq!(answer, b"STOPPED\r\r>");
+    sim.stop();
+}
