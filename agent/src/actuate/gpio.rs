@@ -10,8 +10,13 @@ use super::relay::{PinRelays, Relay, RelayError};
 /// Requests every relay line the profile uses as an output, released (relay open).
 pub fn open_relays(profile: &Profile) -> Result<PinRelays<CdevPin>, RelayError> {
     let mut relays = Vec::new();
+    let mut lines = std::collections::BTreeSet::new();
     for plan in profile.actions.values() {
         let Some(spec) = &plan.relay else { continue };
+        // Two actions may share a relay; a line can be requested only once.
+        if !lines.insert((spec.chip.clone(), spec.line)) {
+            continue;
+        }
         let err = |e: &dyn std::fmt::Display| RelayError::Pin {
             line: spec.line,
             detail: format!("{}: {e}", spec.chip),

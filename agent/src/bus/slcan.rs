@@ -24,6 +24,8 @@ pub struct SlcanBus<S> {
     /// Lines that were not valid SLCAN (line noise, a confused adapter); skipped and counted.
     malformed: u64,
     last_malformed: Option<SlcanError>,
+    /// Bytes written and read, for the line-time estimate.
+    bytes: (usize, usize),
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<S> {
@@ -41,6 +43,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<S> {
             unacked: 0,
             malformed: 0,
             last_malformed: None,
+            bytes: (0, 0),
         };
         // Empty lines flush whatever half-command a previous user left in the adapter.
         bus.write(b"\r\r\r").await?;
@@ -56,7 +59,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<S> {
         (self.malformed, self.last_malformed.as_ref())
     }
 
+    /// Bytes written to and read from the adapter so far.
+    pub fn bytes(&self) -> (usize, usize) {
+        self.bytes
+    }
+
     async fn write(&mut self, bytes: &[u8]) -> Result<(), BusError> {
+        self.bytes.0 += bytes.len();
         self.stream
             .write_all(bytes)
             .await
@@ -121,6 +130,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<S> {
                     transport: TRANSPORT,
                 });
             }
+            self.bytes.1 += n;
             self.decoder.push(&chunk[..n]);
         }
     }

@@ -89,6 +89,11 @@ impl<B: CanBus> CanObd<B> {
         }
     }
 
+    /// The bus.
+    pub fn bus(&self) -> &B {
+        &self.bus
+    }
+
     /// The bus, for sending raw frames (actuation) between OBD requests.
     pub fn bus_mut(&mut self) -> &mut B {
         &mut self.bus
