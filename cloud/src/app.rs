@@ -118,6 +118,9 @@ pub fn routes() -> Router<AppState> {
         .merge(http::web3::router())
         .merge(http::decode::router())
         .merge(http::vag_map::router())
+        .merge(http::user_devices::router())
+        .merge(http::error_codes::router())
+        .merge(http::geofences::router())
         .merge(http::docs::router())
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::accounts::secrets::ct_eq;
-use crate::config::Config;
+use crate::config::{Config, Secret};
 
 /// How captcha tokens are checked.
 #[derive(Debug, Clone)]
@@ -12,7 +12,7 @@ pub enum Captcha {
     /// POST `secret`, `response`, `remoteip` as a form; the answer's `success` decides.
     SiteVerify {
         url: String,
-        secret: String,
+        secret: Secret,
         client: reqwest::Client,
     },
     /// Accepts exactly the configured token; with none configured, accepts nothing.
@@ -68,7 +68,7 @@ impl Captcha {
                 let answer: SiteVerifyAnswer = client
                     .post(url)
                     .form(&[
-                        ("secret", secret.as_str()),
+                        ("secret", secret.expose()),
                         ("response", token),
                         ("remoteip", remote_ip),
                     ])

@@ -24,7 +24,7 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Secret for signing tokens (at least 32 bytes). Generated into `<data_dir>/token-secret`
     /// when unset; set it explicitly when several instances share a database.
-    pub token_secret: Option<String>,
+    pub token_secret: Option<Secret>,
     /// Public base URL used in links inside emails.
     pub public_url: String,
     /// Header carrying the client address when behind a reverse proxy (`x-forwarded-for`
@@ -59,7 +59,7 @@ pub struct Config {
     /// SMTP user name.
     pub smtp_username: Option<String>,
     /// SMTP password.
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<Secret>,
     /// Sender address of outgoing mail.
     pub smtp_from: String,
     /// Timeout of each SMTP step, seconds.
@@ -67,13 +67,41 @@ pub struct Config {
     /// reCAPTCHA-compatible siteverify URL; unset uses the development verifier.
     pub captcha_siteverify_url: Option<String>,
     /// Secret sent to the siteverify URL.
-    pub captcha_secret: Option<String>,
+    pub captcha_secret: Option<Secret>,
     /// Token the development verifier accepts; unset: it accepts none.
     pub captcha_test_token: Option<String>,
     /// Domain named in Web3 login challenges.
     pub web3_domain: String,
     /// Lifetime of a Web3 challenge, seconds.
     pub web3_challenge_ttl_secs: u64,
+}
+
+/// A configuration value that never appears in `Debug` output (logs, panics).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
 }
 
 /// Transport security of the SMTP connection.
@@ -253,7 +281,7 @@ impl Config {
             ));
         }
         if let Some(secret) = &self.token_secret
-            && secret.len() < 32
+            && secret.expose().len() < 32
         {
             return Err(invalid("token_secret", "must be at least 32 bytes"));
         }
@@ -342,6 +370,17 @@ mod tests {
         let path = dir.path().join("cloud.toml");
         std::fs::write(&path, text).expect("write");
         Config::load_from(Some(&path), env(vars))
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let c = Config::load_from(None, env(&[("PITLANE_SMTP_PASSWORD", "hunter2-hunter2")]))
+            .expect("c");
+        assert_eq!(
+            c.smtp_password.as_ref().map(Secret::expose),
+            Some("hunter2-hunter2")
+        );
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]

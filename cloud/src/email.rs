@@ -72,7 +72,8 @@ impl Mailer {
                     .port(config.smtp_port)
                     .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)));
                 if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+                    builder = builder
+                        .credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
                 }
                 Some(builder.build())
             }
