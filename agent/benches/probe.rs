@@ -13,6 +13,7 @@ use pitlane_agent::bus::{SimBus, SlcanBus, line_time, open_serial};
 use pitlane_agent::elm327::{Connector, Elm327Client, ElmConfig};
 use pitlane_agent::obd::probe::probe;
 use pitlane_agent::obd::{CanObd, ObdClient, ObdTransport, Transport};
+use pitlane_shared::obd::DtcKind;
 use pitlane_sim::{Endpoint, Options, Scenario, Simulator};
 use tokio::runtime::Runtime;
 
@@ -49,6 +50,29 @@ fn bench_client<T: ObdTransport>(
     c.bench_function(&format!("probe/{name}"), |b| {
         b.iter(|| rt.block_on(probe(client)).expect("probe works"))
     });
+
+    // The "full probe": VIN and the codes of all ECUs (no names, PIDs or live values).
+    let before = bytes(client);
+    rt.block_on(vin_and_codes(client));
+    if let (Some(a), Some(b)) = (before, bytes(client)) {
+        let n = (b.0 - a.0) + (b.1 - a.1);
+        eprintln!(
+            "{name}: VIN + codes moves {n} bytes = {:.1} ms at {BAUD} baud",
+            line_time(n, BAUD).as_secs_f64() * 1000.0
+        );
+    }
+    c.bench_function(&format!("vin-and-codes/{name}"), |b| {
+        b.iter(|| rt.block_on(vin_and_codes(client)))
+    });
+}
+
+/// Discovery, VIN, and stored/pending/permanent codes of every ECU.
+async fn vin_and_codes<T: ObdTransport>(client: &mut ObdClient<T>) {
+    client.discover().await.expect("ECUs");
+    client.vin().await.expect("VIN");
+    for kind in [DtcKind::Stored, DtcKind::Pending, DtcKind::Permanent] {
+        client.dtcs(kind).await.expect("codes");
+    }
 }
 
 fn probes(c: &mut Criterion) {

@@ -11,6 +11,9 @@ use pitlane_agent::actuate::{self, Action, ActuateError, NoRelays, Profile};
 use pitlane_agent::bus::SimBus;
 use pitlane_sim::Scenario;
 
+/// Whether the simulated body is in the state an action asked for.
+type BodyCheck = fn(&pitlane_sim::BodyState) -> bool;
+
 fn profile_path() -> String {
     format!("{}/profiles/pitlane-sim.toml", env!("CARGO_MANIFEST_DIR"))
 }
@@ -26,7 +29,7 @@ async fn each_action_changes_the_simulated_body_and_reports_it() {
     let profile = profile();
     let mut bus = SimBus::attach(car);
     assert!(car.body_state().doors_locked);
-    let checks: [(Action, &str, bool, fn(&pitlane_sim::BodyState) -> bool); 4] = [
+    let checks: [(Action, &str, bool, BodyCheck); 4] = [
         (Action::DoorsUnlock, "doors_locked", false, |b| {
             !b.doors_locked
         }),

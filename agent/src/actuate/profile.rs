@@ -307,9 +307,9 @@ mod tests {
             assert_eq!(plan.confirm.value, value);
         }
         let state = p.decode_status(&[0b101, 7, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(state["doors_locked"], true);
-        assert_eq!(state["trunk_open"], false);
-        assert_eq!(state["frunk_open"], true);
+        assert!(state["doors_locked"]);
+        assert!(!state["trunk_open"]);
+        assert!(state["frunk_open"]);
     }
 
     fn check(edit: (&str, &str), fragment: &str) {

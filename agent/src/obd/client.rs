@@ -244,7 +244,7 @@ impl<T: ObdTransport> ObdClient<T> {
 
     /// Every supported service 01 PID of `ecu`, following the 20/40/60/… bitmap chain.
     pub async fn supported_pids(&mut self, ecu: CanId) -> Result<SupportedPids, ObdError> {
-        let mut pids = self.supported.get(&ecu).cloned().unwrap_or_default();
+        let mut pids = self.supported.get(&ecu).copied().unwrap_or_default();
         let mut base = 0x20u8;
         while pids.contains(base) {
             let request = Request::CurrentData(vec![base]);
@@ -264,7 +264,7 @@ impl<T: ObdTransport> ObdClient<T> {
             };
             base = next;
         }
-        self.supported.insert(ecu, pids.clone());
+        self.supported.insert(ecu, pids);
         Ok(pids)
     }
 

@@ -145,7 +145,7 @@ impl ObdTransport for Elm327Client {
 
 /// Any transport, picked from a bus spec at run time.
 pub enum Transport {
-    Can(CanObd<AnyBus>),
+    Can(Box<CanObd<AnyBus>>),
     Elm(Box<Elm327Client>),
 }
 
@@ -161,7 +161,10 @@ impl Transport {
                 host: host.clone(),
                 port: *port,
             },
-            _ => return Ok(Self::Can(CanObd::new(AnyBus::open(spec, "OBD").await?))),
+            _ => {
+                let bus = AnyBus::open(spec, "OBD").await?;
+                return Ok(Self::Can(Box::new(CanObd::new(bus))));
+            }
         };
         let client = Elm327Client::connect(connector, ElmConfig::default()).await?;
         Ok(Self::Elm(Box::new(client)))
