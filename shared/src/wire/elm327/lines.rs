@@ -11,6 +11,15 @@ fn squash(text: &str) -> String {
         .collect()
 }
 
+/// Whether `line` is the adapter echoing `command`, possibly with the response-count digit
+/// the caller left out of `command`.
+fn is_echo(line: &str, command: &str) -> bool {
+    !command.is_empty()
+        && line.strip_prefix(command).is_some_and(|rest| {
+            rest.is_empty() || (rest.len() == 1 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+}
+
 /// The meaningful lines of `reply` (the bytes before the `>` prompt) to `command`.
 pub fn reply_lines(command: &str, reply: &[u8]) -> Result<Vec<String>, Elm327Error> {
     let text: String = String::from_utf8_lossy(reply)
@@ -23,7 +32,7 @@ pub fn reply_lines(command: &str, reply: &[u8]) -> Result<Vec<String>, Elm327Err
     for (i, raw) in text.split(['\r', '\n']).enumerate() {
         let line = raw.trim().to_ascii_uppercase();
         let squashed = squash(&line);
-        if line.is_empty() || (i == 0 && !echo.is_empty() && squashed == echo) {
+        if line.is_empty() || (i == 0 && is_echo(&squashed, &echo)) {
             continue;
         }
         let without_dots: String = squashed.chars().filter(|c| *c != '.').collect();
@@ -87,6 +96,8 @@ mod tests {
             "0100\r41 00 BE 3F A8 13\r>",
             Ok(&["41 00 BE 3F A8 13"]),
         );
+        check("0902", "09021\r49 02 01\r>", Ok(&["49 02 01"]));
+        check("0902", "090212\r>", Ok(&["090212"]));
         check(
             "0100",
             "\x00\x0041 00 BE 3F A8 13\r>",
