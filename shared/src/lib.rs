@@ -6,8 +6,10 @@
 
 pub mod can;
 pub mod canonical;
+pub mod command;
 pub mod eip712;
 pub mod envelope;
 pub mod identity;
 pub mod obd;
+pub mod topics;
 pub mod wire;
