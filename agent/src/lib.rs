@@ -11,3 +11,4 @@ pub mod config;
 pub mod elm327;
 pub mod isotp;
 pub mod obd;
+pub mod store;
