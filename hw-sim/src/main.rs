@@ -114,6 +114,13 @@ async fn main() -> anyhow::Result<()> {
     for spec in &cli.fault {
         apply_fault(&mut scenario, spec)?;
     }
+    scenario.validate().context("after applying --fault")?;
+    // Installed before the endpoints are printed, so a supervisor that stops us as soon as it
+    // has read them gets a clean shutdown.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot install the SIGINT handler")?;
     let mut sim = Simulator::start(Options {
         scenario,
         slcan_pty: cli.slcan_pty,
@@ -130,12 +137,10 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("ready");
 
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot install the SIGTERM handler")?;
     let mut adapters = true;
     let result = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
             _ = sigterm.recv() => break Ok(()),
             event = sim.next_event(), if adapters => match event {
                 Ok(Some(endpoint)) => println!("{endpoint}"),

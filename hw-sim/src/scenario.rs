@@ -75,9 +75,9 @@ impl Addressing {
 pub struct EcuConfig {
     /// The name reported by service 09 PID 0A (at most 20 ASCII characters).
     pub name: String,
-    /// Physical 11-bit request id (0x7E0..=0x7E7 by convention).
+    /// Physical 11-bit request id, 0x7E0..=0x7E7 (ISO 15765-4).
     pub request_id: u16,
-    /// 11-bit response id (request id + 8 by convention).
+    /// 11-bit response id: request id + 8.
     pub response_id: u16,
     /// 29-bit normal-fixed address (requests 0x18DA{addr}F1, answers 0x18DAF1{addr}).
     pub address29: u8,

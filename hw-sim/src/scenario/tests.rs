@@ -58,9 +58,26 @@ fn bad_scenarios_name_the_field() {
         "ecu[1].address29",
     );
     check("[live]\nbattery_v = -3.0", "live.battery_v");
+    check(
+        "[[ecu]]\nname = \"TCM-Gearbox\"\nrequest_id = 0x7E1\nresponse_id = 0x7EA\naddress29 = 0x18",
+        "ecu[1].response_id",
+    );
+    check(
+        "[[ecu]]\nname = \"TCM-Gearbox\"\nrequest_id = 0x6E1\nresponse_id = 0x6E9\naddress29 = 0x18",
+        "ecu[1].request_id",
+    );
     check("[body]\nstatus_id = 0x2F0", "body.status_id");
     check("[body]\ncommand_id = 0x800", "body.command_id");
     check("[body]\nstatus_period_ms = 0", "body.status_period_ms");
+    check("[body]\ncloses_after_s = 1e300", "body.closes_after_s");
+    check(
+        "[ecu.faults]\nresponse_delay_ms = 99999999999",
+        "ecu[0].faults.response_delay_ms",
+    );
+    check(
+        "[ecu.faults]\npending_responses = 5000",
+        "ecu[0].faults.pending_responses",
+    );
 }
 
 #[test]

@@ -64,6 +64,24 @@ impl Scenario {
                     return Err(invalid(at(field), format!("0x{id:X} is used twice")));
                 }
             }
+            if !(0x7E0..=0x7E7).contains(&ecu.request_id) {
+                return Err(invalid(
+                    at("request_id"),
+                    format!(
+                        "0x{:X} is outside the OBD-II physical range 0x7E0..=0x7E7",
+                        ecu.request_id
+                    ),
+                ));
+            }
+            if ecu.response_id != ecu.request_id + 8 {
+                return Err(invalid(
+                    at("response_id"),
+                    format!(
+                        "must be request_id + 8 (0x{:X}), as ISO 15765-4 pairs them",
+                        ecu.request_id + 8
+                    ),
+                ));
+            }
             if ecu.address29 == 0x33 || ecu.address29 == 0xF1 {
                 return Err(invalid(
                     at("address29"),
@@ -91,6 +109,20 @@ impl Scenario {
                             live::supported_list()
                         ),
                     ));
+                }
+            }
+            let f = &ecu.faults;
+            for (field, value, max) in [
+                ("faults.response_delay_ms", f.response_delay_ms, 60_000),
+                ("faults.pending_interval_ms", f.pending_interval_ms, 60_000),
+                (
+                    "faults.pending_responses",
+                    u64::from(f.pending_responses),
+                    1_000,
+                ),
+            ] {
+                if value > max {
+                    return Err(invalid(at(field), format!("{value} is more than {max}")));
                 }
             }
             for (field, codes) in [
@@ -147,8 +179,11 @@ impl Scenario {
         if !(1..=60_000).contains(&b.status_period_ms) {
             return Err(invalid("body.status_period_ms", "must be 1..=60000"));
         }
-        if !(b.closes_after_s.is_finite() && b.closes_after_s > 0.0) {
-            return Err(invalid("body.closes_after_s", "must be a positive number"));
+        if !(b.closes_after_s > 0.0 && b.closes_after_s <= 86_400.0) {
+            return Err(invalid(
+                "body.closes_after_s",
+                "must be more than 0 and at most 86400 seconds",
+            ));
         }
         Ok(())
     }
