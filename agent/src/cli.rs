@@ -3,6 +3,7 @@
 pub mod actuate;
 pub mod identity;
 pub mod probe;
+pub mod run;
 pub mod sign;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ pub enum Command {
     SignTypedData(sign::SignArgs),
     /// Lock or unlock the doors, open the trunk or frunk, and report the confirmed state.
     Actuate(actuate::ActuateArgs),
+    /// The device service: read the car, sync over MQTT, execute remote commands.
+    Run(run::RunArgs),
 }
 
 /// Runs the parsed command line.
@@ -36,5 +39,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Identity(cmd) => identity::run(cmd),
         Command::SignTypedData(args) => sign::run(args),
         Command::Actuate(args) => actuate::run(args).await,
+        Command::Run(args) => run::run(args).await,
     }
 }

@@ -21,13 +21,30 @@ use pitlane_shared::eip712::{DimoDomain, SigningPolicy, U256};
 use pitlane_shared::identity::Address;
 use serde::{Deserialize, Deserializer};
 
+mod service;
+pub use service::{CommandsConfig, IntervalsConfig, MqttConfig, StoreConfig};
+
 /// The key file used when neither `--key`, `PITLANE_AGENT_KEY` nor `[identity] key` says.
 pub const DEFAULT_KEY_FILE: &str = "pitlane-agent.key";
 
-/// Environment variables that override settings: (variable, section, key). A value is read
+/// Environment variables that override settings: (variable, section, key; an empty section
+/// is the top level). A value is read
 /// as a TOML value when it parses as one (`42`, `true`, `["a", "b"]`), else as a string.
 pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
     ("PITLANE_AGENT_KEY", "identity", "key"),
+    ("PITLANE_AGENT_BUS", "", "bus"),
+    ("PITLANE_MQTT_URL", "mqtt", "url"),
+    (
+        "PITLANE_MQTT_CLOUD_COMMAND_ADDRESS",
+        "mqtt",
+        "cloud_command_address",
+    ),
+    ("PITLANE_AGENT_STORE", "store", "path"),
+    ("PITLANE_AGENT_MAX_OUTBOX_BYTES", "store", "max_outbox_bytes"),
+    ("PITLANE_AGENT_DTC_SECS", "intervals", "dtc_secs"),
+    ("PITLANE_AGENT_TELEMETRY_SECS", "intervals", "telemetry_secs"),
+    ("PITLANE_AGENT_VIN_SECS", "intervals", "vin_secs"),
+    ("PITLANE_AGENT_PROFILE", "commands", "profile"),
     ("PITLANE_SIGNING_CHAIN_ID", "signing", "chain_id"),
     (
         "PITLANE_SIGNING_VERIFYING_CONTRACT",
@@ -78,15 +95,30 @@ pub enum ConfigError {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The bus spec the service reads the car through (`run`).
+    #[serde(default)]
+    pub bus: Option<String>,
     /// `[identity]`: the device key.
     #[serde(default)]
     pub identity: IdentityConfig,
     /// `[signing]`: the EIP-712 signing policy. Absent: the agent signs nothing.
     #[serde(default)]
     pub signing: Option<SigningConfig>,
+    /// `[mqtt]`: the broker and the cloud's command key (`run`).
+    #[serde(default)]
+    pub mqtt: Option<MqttConfig>,
+    /// `[store]`: the SQLite file and the outbox bound.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// `[intervals]`: how often the car is read.
+    #[serde(default)]
+    pub intervals: IntervalsConfig,
+    /// `[commands]`: how remote commands are carried out.
+    #[serde(default)]
+    pub commands: CommandsConfig,
 }
 
 /// `[identity]`.
@@ -165,6 +197,10 @@ impl Config {
         let mut table: toml::Table = toml::from_str(text).map_err(invalid)?;
         for &(var, section, key) in ENV_OVERRIDES {
             let Some(raw) = env(var) else { continue };
+            if section.is_empty() {
+                table.insert(key.to_owned(), env_value(&raw));
+                continue;
+            }
             let entry = table
                 .entry(section)
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));

@@ -164,12 +164,14 @@ impl Store {
 
     /// Marks `request_id` done and queues its result, atomically.
     pub fn finish_command(
-        &mut self,
+        &self,
         request_id: &str,
         topic: &str,
         result: &[u8],
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        // `&self`: the connection is not shared across threads (`Store` is not `Sync`), so no
+        // other transaction can be open on it here.
+        let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "UPDATE commands SET state = 'done' WHERE request_id = ?1",
             [request_id],

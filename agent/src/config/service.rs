@@ -1,0 +1,118 @@
+//! The sections `pitlane-agent run` reads: `[mqtt]`, `[store]`, `[intervals]`, `[commands]`.
+//!
+//! ```toml
+//! bus = "sim://"
+//!
+//! [mqtt]
+//! url = "mqtt://127.0.0.1:1883"
+//! cloud_command_address = "0x…"       # the cloud's pinned command key
+//!
+//! [store]
+//! path = "/var/lib/pitlane/agent.db"
+//! max_outbox_bytes = 16777216
+//!
+//! [intervals]
+//! dtc_secs = 300
+//! telemetry_secs = 30
+//! vin_secs = 600
+//!
+//! [commands]
+//! profile = "/etc/pitlane/vehicle.toml" # actuation profile; absent: body commands fail
+//! ```
+
+use std::path::PathBuf;
+
+use pitlane_shared::identity::Address;
+use serde::Deserialize;
+
+/// `[mqtt]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` (TLS is not built into the device client yet).
+    pub url: String,
+    /// The address of the cloud's command key: commands signed by any other key are refused.
+    pub cloud_command_address: Address,
+    /// Keep-alive in seconds (default 30).
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_secs: u64,
+    /// Upper bound of the reconnect backoff in seconds (default 30).
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_secs: u64,
+}
+
+fn default_keep_alive() -> u64 {
+    30
+}
+fn default_backoff_max() -> u64 {
+    30
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file (default `pitlane-agent.db`).
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// Bound of the outbox's payload bytes (default 16 MiB).
+    #[serde(default = "default_max_outbox")]
+    pub max_outbox_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+            max_outbox_bytes: default_max_outbox(),
+        }
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("pitlane-agent.db")
+}
+fn default_max_outbox() -> u64 {
+    16 << 20
+}
+
+/// `[intervals]`, in seconds (fractions allowed, e.g. `0.2` in tests).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalsConfig {
+    #[serde(default = "default_dtc")]
+    pub dtc_secs: f64,
+    #[serde(default = "default_telemetry")]
+    pub telemetry_secs: f64,
+    /// How often the VIN is read again to notice a change (it is published only on change).
+    #[serde(default = "default_vin")]
+    pub vin_secs: f64,
+}
+
+impl Default for IntervalsConfig {
+    fn default() -> Self {
+        IntervalsConfig {
+            dtc_secs: default_dtc(),
+            telemetry_secs: default_telemetry(),
+            vin_secs: default_vin(),
+        }
+    }
+}
+
+fn default_dtc() -> f64 {
+    300.0
+}
+fn default_telemetry() -> f64 {
+    30.0
+}
+fn default_vin() -> f64 {
+    600.0
+}
+
+/// `[commands]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandsConfig {
+    /// The vehicle's actuation profile (TOML).
+    pub profile: Option<PathBuf>,
+}

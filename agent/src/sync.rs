@@ -1,0 +1,198 @@
+//! The MQTT sync service: connects as the device (MQTT 3.1.1, `clean_session = false`,
+//! client id = the device address), keeps a retained status with an `offline` last will,
+//! publishes the outbox in order at QoS 1 and deletes a row only when its PUBACK arrives,
+//! passes `down/command` messages to the executor, and reconnects with backoff.
+//!
+//! Each connection gets a fresh `rumqttc` event loop, so the client never retransmits on its
+//! own: after a reconnect the outbox is replayed from its oldest row (a message whose PUBACK
+//! was lost is sent twice; receivers drop duplicates by envelope id). Within one connection
+//! the client assigns packet ids in the order of the publish requests, so the FIFO of row ids
+//! lines up with `Outgoing::Publish(pkid)` events. The window of unacknowledged publishes
+//! stays below the client's in-flight limit, so packet ids never collide.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pitlane_shared::topics::Presence;
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::store::Store;
+
+/// Unacknowledged publishes at most (the client's in-flight limit is twice this).
+const WINDOW: usize = 50;
+/// Largest command message accepted from the broker.
+const MAX_INCOMING: usize = 64 * 1024;
+
+/// Sync errors.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("broker URL {0:?} is not mqtt://host[:port]")]
+    Url(String),
+}
+
+/// Signs a fresh status envelope (a new id each time, so receivers never take a new status
+/// for a duplicate).
+pub type StatusSigner = Box<dyn Fn(Presence) -> Vec<u8> + Send + Sync>;
+
+/// What the service needs.
+pub struct SyncSettings {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub status_topic: String,
+    pub command_topic: String,
+    pub keep_alive: Duration,
+    pub backoff_max: Duration,
+    pub status: StatusSigner,
+}
+
+/// Splits `mqtt://host:port` (port 1883 when absent).
+pub fn parse_url(url: &str) -> Result<(String, u16), SyncError> {
+    let bad = || SyncError::Url(url.to_owned());
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
+    if parsed.scheme() != "mqtt" && parsed.scheme() != "tcp" {
+        return Err(bad());
+    }
+    let host = parsed.host_str().ok_or_else(bad)?.to_owned();
+    Ok((host, parsed.port().unwrap_or(1883)))
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(
+    settings: SyncSettings,
+    store: Arc<Mutex<Store>>,
+    outbox: Arc<Notify>,
+    commands: mpsc::Sender<Vec<u8>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let connected = tokio::select! {
+            c = connection(&settings, &store, &outbox, &commands) => c,
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        if connected {
+            backoff = Duration::from_millis(200);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        backoff = (backoff * 2).min(settings.backoff_max);
+    }
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    // A panic while holding the lock leaves SQLite consistent (transactions roll back), so a
+    // poisoned lock is safe to keep using.
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One connection, until it fails. Returns whether it got connected at all.
+async fn connection(
+    settings: &SyncSettings,
+    store: &Mutex<Store>,
+    outbox: &Notify,
+    commands: &mpsc::Sender<Vec<u8>>,
+) -> bool {
+    let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
+    options
+        .set_keep_alive(settings.keep_alive)
+        .set_clean_session(false)
+        .set_inflight((WINDOW * 2) as u16)
+        .set_max_packet_size(MAX_INCOMING, 1 << 20)
+        .set_last_will(LastWill::new(
+            &settings.status_topic,
+            (settings.status)(Presence::Offline),
+            QoS::AtLeastOnce,
+            true,
+        ));
+    let (client, mut events) = AsyncClient::new(options, WINDOW * 2 + 8);
+    let mut connected = false;
+    // Row ids in publish order (None: the status, which is not in the outbox).
+    let mut queued: VecDeque<Option<i64>> = VecDeque::new();
+    let mut in_flight: HashMap<u16, Option<i64>> = HashMap::new();
+    let mut last_sent = 0i64;
+    loop {
+        let event = tokio::select! {
+            e = events.poll() => e,
+            _ = outbox.notified(), if connected => {
+                fill(&client, store, &mut queued, &in_flight, &mut last_sent);
+                continue;
+            }
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                tracing::info!(code = ?ack.code, session = ack.session_present, "connected");
+                connected = true;
+                if let Err(e) = client.try_subscribe(&settings.command_topic, QoS::AtLeastOnce) {
+                    tracing::warn!("subscribe: {e}");
+                }
+                let online = (settings.status)(Presence::Online);
+                if client
+                    .try_publish(&settings.status_topic, QoS::AtLeastOnce, true, online)
+                    .is_ok()
+                {
+                    queued.push_back(None);
+                }
+                fill(&client, store, &mut queued, &in_flight, &mut last_sent);
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                if let Some(row) = queued.pop_front() {
+                    in_flight.insert(pkid, row);
+                }
+            }
+            Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                if let Some(Some(row)) = in_flight.remove(&ack.pkid)
+                    && let Err(e) = lock(store).acknowledge(row)
+                {
+                    tracing::warn!("outbox: {e}");
+                }
+                fill(&client, store, &mut queued, &in_flight, &mut last_sent);
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == settings.command_topic => {
+                if commands.try_send(p.payload.to_vec()).is_err() {
+                    tracing::warn!("command queue full or closed; command dropped");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::info!("MQTT connection: {e}");
+                return connected;
+            }
+        }
+    }
+}
+
+/// Publishes outbox rows after `last_sent` until the window is full.
+fn fill(
+    client: &AsyncClient,
+    store: &Mutex<Store>,
+    queued: &mut VecDeque<Option<i64>>,
+    in_flight: &HashMap<u16, Option<i64>>,
+    last_sent: &mut i64,
+) {
+    let room = WINDOW.saturating_sub(queued.len() + in_flight.len());
+    if room == 0 {
+        return;
+    }
+    let rows = match lock(store).pending(*last_sent, room) {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!("outbox: {e}");
+            return;
+        }
+    };
+    for row in rows {
+        if client
+            .try_publish(&row.topic, QoS::AtLeastOnce, row.retain, row.payload)
+            .is_err()
+        {
+            return;
+        }
+        queued.push_back(Some(row.id));
+        *last_sent = row.id;
+    }
+}
