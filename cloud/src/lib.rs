@@ -10,6 +10,7 @@ pub mod captcha;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod devices;
 pub mod email;
 pub mod http;
 pub mod ratelimit;

@@ -1,0 +1,280 @@
+//! Devices API: users' vehicles (`/v1/user/devices…`) and device definitions
+//! (`/v1/device-definitions…`), plus the devices family's error body `{"code": 400,
+//! "message": "..."}` and its [`DevicesUser`] extractor (the Web3 access token) shared with
+//! the error-code and geofence routes. Another user's vehicle answers 404, like a missing one.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::failure::{Failure, family_error_from};
+use super::web3::Web3User;
+use crate::app::AppState;
+use crate::devices::definitions::{self, DeviceDefinition, Mmy};
+use crate::devices::vehicles::{self, NewVehicle, UserDevice};
+use crate::devices::{DevicesError, country, is_id};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/user/devices", post(create).get(list))
+        .route("/v1/user/devices/me", get(list))
+        .route("/v1/user/devices/fromvin", post(from_vin))
+        .route("/v1/user/devices/{user_device_id}/vin", patch(update_vin))
+        .route("/v1/device-definitions", get(definition_by_mmy))
+        .route("/v1/device-definitions/{id}", get(definition_by_id))
+}
+
+/// Devices API errors: `{"code": <status>, "message": "..."}`.
+#[derive(Debug)]
+pub struct DevicesApiError(pub Failure);
+family_error_from!(DevicesApiError);
+
+impl IntoResponse for DevicesApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "code": self.0.status().as_u16(), "message": self.0.message() });
+        self.0.respond(body)
+    }
+}
+
+impl From<DevicesError> for DevicesApiError {
+    fn from(e: DevicesError) -> Self {
+        DevicesApiError(match e {
+            DevicesError::NotFound(what) => Failure::NotFound(format!("{what} not found")),
+            DevicesError::BadInput(m) => Failure::BadRequest(m),
+            DevicesError::Conflict(m) | DevicesError::State(m) => Failure::Conflict(m),
+            DevicesError::Db(e) => {
+                tracing::error!(error = %e, "devices API storage");
+                Failure::Internal
+            }
+            DevicesError::Decoder(e) => {
+                tracing::error!(error = %e, "VIN decoder data");
+                Failure::Internal
+            }
+        })
+    }
+}
+
+/// The caller's user id, from a Web3 access token; failures in the devices error body.
+#[derive(Debug, Clone)]
+pub struct DevicesUser(pub String);
+
+impl FromRequestParts<AppState> for DevicesUser {
+    type Rejection = DevicesApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Web3User::from_request_parts(parts, state).await {
+            Ok(Web3User(session)) => Ok(DevicesUser(session.user_id)),
+            Err(e) => Err(DevicesApiError(e.0)),
+        }
+    }
+}
+
+/// The user's vehicle named in a path (junk ids answer 404 without a query).
+pub async fn owned_vehicle(
+    state: &AppState,
+    user: &DevicesUser,
+    id: &str,
+) -> Result<UserDevice, DevicesApiError> {
+    if !is_id(id) {
+        return Err(DevicesError::NotFound("user device").into());
+    }
+    Ok(vehicles::owned(&state.db, &user.0, id).await?)
+}
+
+/// The request body, or a 400 in the devices error shape.
+pub fn body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, DevicesApiError> {
+    Ok(body?.0)
+}
+
+fn definition_json(d: &DeviceDefinition) -> Value {
+    json!({
+        "deviceDefinitionId": d.id,
+        "name": d.name(),
+        "make": d.make,
+        "model": d.model,
+        "year": d.year,
+    })
+}
+
+fn vehicle_json(v: &UserDevice) -> Value {
+    json!({
+        "id": v.id,
+        "vin": v.vin,
+        "vinConfirmed": v.vin_confirmed,
+        "countryCode": v.country_code,
+        "deviceDefinition": definition_json(&v.definition),
+        "metadata": { "canProtocol": v.can_protocol },
+        "createdAt": super::error_codes::rfc3339(v.created_at),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    country_code: String,
+    device_definition_id: Option<String>,
+    make: Option<String>,
+    model: Option<String>,
+    year: Option<i64>,
+}
+
+/// Creates a vehicle from a device definition id, or from make/model/year (definition created
+/// when missing).
+async fn create(
+    State(state): State<AppState>,
+    user: DevicesUser,
+    req: Result<Json<CreateBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), DevicesApiError> {
+    let req = body(req)?;
+    let country_code = country::parse(&req.country_code)?;
+    let definition_id = match (req.device_definition_id, req.make, req.model, req.year) {
+        (Some(id), None, None, None) => {
+            if !is_id(&id) {
+                return Err(DevicesError::NotFound("device definition").into());
+            }
+            id
+        }
+        (None, Some(make), Some(model), Some(year)) => {
+            let mmy = Mmy::new(&make, &model, year, crate::vin::year::current_year())?;
+            definitions::find_or_create(&state.db, &mmy).await?.id
+        }
+        _ => {
+            return Err(DevicesError::BadInput(
+                "give either deviceDefinitionId, or make, model and year".into(),
+            )
+            .into());
+        }
+    };
+    let new = NewVehicle {
+        definition_id,
+        country_code,
+        vin: None,
+        can_protocol: None,
+    };
+    let vehicle = vehicles::create(&state.db, &user.0, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "userDevice": vehicle_json(&vehicle) })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FromVinBody {
+    vin: String,
+    country_code: String,
+    can_protocol: Option<String>,
+}
+
+/// Creates a vehicle by decoding its VIN; its make/model/year definition is created when missing.
+async fn from_vin(
+    State(state): State<AppState>,
+    user: DevicesUser,
+    req: Result<Json<FromVinBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), DevicesApiError> {
+    let req = body(req)?;
+    let country_code = country::parse(&req.country_code)?;
+    let can_protocol = req
+        .can_protocol
+        .as_deref()
+        .map(vehicles::parse_can_protocol)
+        .transpose()?;
+    let vin = vehicles::validate_vin(&req.vin)?;
+    let definition = definitions::find_or_create(&state.db, &vin.mmy()?).await?;
+    let new = NewVehicle {
+        definition_id: definition.id,
+        country_code,
+        vin: Some(vin.0.vin),
+        can_protocol,
+    };
+    let vehicle = vehicles::create(&state.db, &user.0, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "userDevice": vehicle_json(&vehicle) })),
+    ))
+}
+
+/// The caller's vehicles (`/v1/user/devices/me`, DIMO's route, and `/v1/user/devices`).
+async fn list(
+    State(state): State<AppState>,
+    user: DevicesUser,
+) -> Result<Json<Value>, DevicesApiError> {
+    let all = vehicles::list(&state.db, &user.0).await?;
+    Ok(Json(
+        json!({ "userDevices": all.iter().map(vehicle_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VinBody {
+    vin: String,
+    /// DIMO's paired-device signature of keccak256(VIN). Pairing does not exist yet, so only
+    /// the owner may change a VIN and this field is not consulted.
+    #[allow(dead_code)]
+    signature: Option<String>,
+}
+
+/// Replaces the VIN of the caller's vehicle (owner only; the VIN is validated).
+async fn update_vin(
+    State(state): State<AppState>,
+    user: DevicesUser,
+    Path(id): Path<String>,
+    req: Result<Json<VinBody>, JsonRejection>,
+) -> Result<StatusCode, DevicesApiError> {
+    owned_vehicle(&state, &user, &id).await?;
+    let req = body(req)?;
+    let vin = vehicles::validate_vin(&req.vin)?;
+    vehicles::set_vin(&state.db, &user.0, &id, &vin.0.vin).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A device definition by id (public).
+async fn definition_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, DevicesApiError> {
+    if !is_id(&id) {
+        return Err(DevicesError::NotFound("device definition").into());
+    }
+    Ok(Json(definition_json(
+        &definitions::by_id(&state.db, &id).await?,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+struct MmyQuery {
+    make: Option<String>,
+    model: Option<String>,
+    year: Option<String>,
+}
+
+/// A device definition by `make`, `model` and `year` (case-insensitive; public).
+async fn definition_by_mmy(
+    State(state): State<AppState>,
+    query: Result<Query<MmyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, DevicesApiError> {
+    let bad = |m: &str| DevicesApiError(Failure::BadRequest(m.into()));
+    let Query(q) = query.map_err(|_| bad("malformed query string"))?;
+    let (Some(make), Some(model), Some(year)) = (q.make, q.model, q.year) else {
+        return Err(bad("make, model and year are required"));
+    };
+    let year: i64 = year
+        .trim()
+        .parse()
+        .map_err(|_| bad("year must be a number"))?;
+    let mmy = Mmy::new(&make, &model, year, crate::vin::year::current_year())?;
+    let found = definitions::by_mmy(&state.db, &mmy)
+        .await?
+        .ok_or(DevicesError::NotFound("device definition"))?;
+    Ok(Json(definition_json(&found)))
+}
