@@ -185,7 +185,7 @@ pub async fn run(
     let mut vin_published = false;
     loop {
         tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => break,
+            _ = sync::stopped(&mut shutdown) => break,
             Some(bytes) = command_rx.recv() => {
                 let result = executor
                     .handle(&bytes, SystemTime::now(), &key, &mut client, &publisher.store,

@@ -71,17 +71,23 @@ pub async fn run(
     loop {
         let connected = tokio::select! {
             c = connection(&settings, &store, &outbox, &commands) => c,
-            _ = shutdown.wait_for(|s| *s) => return,
+            _ = stopped(&mut shutdown) => return,
         };
         if connected {
             backoff = Duration::from_millis(200);
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
+            _ = stopped(&mut shutdown) => return,
         }
         backoff = (backoff * 2).min(settings.backoff_max);
     }
+}
+
+/// Resolves once `shutdown` turns true (or its sender is gone).
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The borrow guard is dropped here, so callers' futures stay `Send`.
+    let _ = shutdown.wait_for(|s| *s).await;
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {

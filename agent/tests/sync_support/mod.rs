@@ -1,0 +1,205 @@
+//! Shared parts of the sync tests: a private Mosquitto on a free port, an MQTT subscriber, a
+//! test "cloud" that signs commands.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use pitlane_shared::command::COMMAND_EVENT_TYPE;
+use pitlane_shared::envelope::Envelope;
+use pitlane_shared::identity::{Address, DeviceKey};
+use pitlane_shared::topics;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+/// Generous: the machine is small and shared.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub fn mosquitto_binary() -> Option<PathBuf> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// A free port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A Mosquitto broker this test owns; killed on drop.
+pub struct Broker {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// Starts Mosquitto on `port`, or says why the test is skipped.
+    pub async fn start(port: u16) -> Option<Broker> {
+        let Some(bin) = mosquitto_binary() else {
+            eprintln!("skipped: mosquitto not installed");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 max_queued_messages 100000\nmax_inflight_messages 0\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "mosquitto did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(Broker {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A subscriber to one device's upstream topics: (topic, payload) in arrival order.
+pub struct Subscriber {
+    pub client: AsyncClient,
+    pub rx: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+}
+
+impl Subscriber {
+    /// Connects and waits for the SUBACK.
+    pub async fn start(port: u16, device: Address) -> Subscriber {
+        let mut options = MqttOptions::new(format!("test-{}", free_port()), "127.0.0.1", port);
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut events) = AsyncClient::new(options, 64);
+        client
+            .subscribe(format!("pitlane/v1/dev/{}/up/#", device.to_lowercase_hex()), QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut subscribed = Some(subscribed_tx);
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(s) = subscribed.take() {
+                            let _ = s.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if tx.send((p.topic.clone(), p.payload.to_vec())).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        tokio::time::timeout(WAIT, subscribed_rx).await.unwrap().unwrap();
+        Subscriber { client, rx }
+    }
+
+    /// The next message whose topic ends with `/{suffix}` and that `pick` accepts.
+    pub async fn next_where(
+        &mut self,
+        suffix: &str,
+        mut pick: impl FnMut(&[u8]) -> bool,
+    ) -> Vec<u8> {
+        let wanted = format!("/{suffix}");
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let (topic, payload) = self.rx.recv().await.expect("subscriber ended");
+                if topic.ends_with(&wanted) && pick(&payload) {
+                    return payload;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {suffix} message within {WAIT:?}"))
+    }
+}
+
+/// The cloud's command key, as a test holds it.
+pub struct Cloud {
+    pub key: DeviceKey,
+}
+
+impl Cloud {
+    /// A signed command envelope (`expires_in` may be negative: already expired).
+    pub fn command(
+        &self,
+        signer: &DeviceKey,
+        subject: Address,
+        request_id: &str,
+        action: &str,
+        seq: u64,
+        expires_in: i64,
+    ) -> Vec<u8> {
+        let now = SystemTime::now();
+        let issued = now - Duration::from_secs(120);
+        let expires = if expires_in >= 0 {
+            now + Duration::from_secs(expires_in as u64)
+        } else {
+            now - Duration::from_secs(expires_in.unsigned_abs())
+        };
+        let rfc = |t| humantime::format_rfc3339_millis(t).to_string();
+        let data = json!({
+            "request_id": request_id, "action": action, "params": {},
+            "issued_at": rfc(issued), "expires_at": rfc(expires), "seq": seq,
+        });
+        Envelope::new(
+            COMMAND_EVENT_TYPE,
+            format!("cmd-{request_id}"),
+            topics::CLOUD_SOURCE,
+            subject.to_lowercase_hex(),
+            now,
+            data,
+        )
+        .sign(signer)
+        .unwrap()
+        .to_vec()
+        .unwrap()
+    }
+}
+
+/// An agent config for a test.
+pub fn config_text(store: &Path, url: &str, cloud: Address, telemetry_secs: f64) -> String {
+    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/pitlane-sim.toml");
+    format!(
+        "bus = \"sim://\"\n\
+         [mqtt]\nurl = \"{url}\"\ncloud_command_address = \"{cloud}\"\nbackoff_max_secs = 1\n\
+         [store]\npath = \"{}\"\n\
+         [intervals]\ndtc_secs = 600\ntelemetry_secs = {telemetry_secs}\nvin_secs = 600\n\
+         [commands]\nprofile = \"{}\"\n",
+        store.display(),
+        profile.display()
+    )
+}
