@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-/// A VIN the offline decoder resolves to FORD / Escape / 2023 (vPIC fixture).
+/// A VIN the offline decoder resolves to Ford / Escape / 2023 (vPIC fixture).
 pub const FORD_VIN: &str = "1FMCU0GA1PK000001";
 /// A VIN the decoder resolves to Volkswagen / Golf (Mk7) / 2015 (VAG model code).
 pub const VW_VIN: &str = "WVWZZZAUZFW000002";
@@ -18,9 +18,7 @@ pub async fn login(app: &TestApp) -> String {
     let address = key.address().to_lowercase_hex();
     let r = app
         .client
-        .post(app.url(&format!(
-            "/auth/web3/generate_challenge?address={address}"
-        )))
+        .post(app.url(&format!("/auth/web3/generate_challenge?address={address}")))
         .send()
         .await
         .expect("send");

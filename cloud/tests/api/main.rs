@@ -3,6 +3,10 @@
 
 mod auth_v1;
 mod decode;
+mod devices_error_codes;
+mod devices_geofences;
+mod devices_support;
+mod devices_vehicles;
 mod foundation;
 mod helpers;
 mod hmac_auth;
