@@ -112,7 +112,8 @@ impl Executor {
     ) {
         let store = lock(store);
         if rejection.authentic && rejection.code != RejectCode::Replayed {
-            let _ = store.begin_command(&result.request_id, result.seq.unwrap_or(0), &result.action);
+            let _ =
+                store.begin_command(&result.request_id, result.seq.unwrap_or(0), &result.action);
         }
         if let Err(e) = finish(&store, result) {
             tracing::error!("cannot queue a command refusal: {e}");
@@ -143,10 +144,9 @@ impl Executor {
                         "body actions need a raw CAN bus, not an ELM327 adapter".into(),
                     ));
                 };
-                let outcome =
-                    actuate::execute(profile, body_action, can.bus_mut(), &mut NoRelays)
-                        .await
-                        .map_err(|e| failed(&e))?;
+                let outcome = actuate::execute(profile, body_action, can.bus_mut(), &mut NoRelays)
+                    .await
+                    .map_err(|e| failed(&e))?;
                 let state = outcome
                     .state
                     .into_iter()

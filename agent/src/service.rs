@@ -293,7 +293,10 @@ async fn read_telemetry(client: &mut ObdClient<Transport>) -> TelemetryReport {
     let mut values = Vec::new();
     for ecu in client.ecus().to_vec() {
         let wanted: Vec<u8> = match client.supported_pids(ecu).await {
-            Ok(s) => SNAPSHOT_PIDS.into_iter().filter(|p| s.contains(*p)).collect(),
+            Ok(s) => SNAPSHOT_PIDS
+                .into_iter()
+                .filter(|p| s.contains(*p))
+                .collect(),
             Err(_) => continue,
         };
         if let Ok(readings) = client.read_pids(ecu, &wanted).await {

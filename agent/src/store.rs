@@ -201,7 +201,9 @@ impl Store {
     pub fn fact(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM facts WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM facts WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 

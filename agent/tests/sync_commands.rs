@@ -58,8 +58,7 @@ async fn agent_reports_the_car_and_runs_only_authentic_commands() {
     let transport = Transport::Can(Box::new(CanObd::new(AnyBus::Sim(SimBus::attach(&car)))));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let agent = tokio::spawn(async move {
-        pitlane_agent::service::run(&config, device_key, transport, "sim://".into(), shutdown)
-            .await
+        pitlane_agent::service::run(&config, device_key, transport, "sim://".into(), shutdown).await
     });
 
     let vin: VinReport = verified(&sub.next_where("up/vin", |_| true).await, device);
@@ -96,7 +95,13 @@ async fn agent_reports_the_car_and_runs_only_authentic_commands() {
 
     let foreign = DeviceKey::generate();
     let cases = [
-        ("replay of r1", unlock, "r1", ResultStatus::Rejected, RejectCode::Replayed),
+        (
+            "replay of r1",
+            unlock,
+            "r1",
+            ResultStatus::Rejected,
+            RejectCode::Replayed,
+        ),
         (
             "expired",
             cloud.command(&cloud.key, device, "r3", "doors.unlock", 3, -5),

@@ -70,7 +70,10 @@ async fn outbox_survives_an_outage_and_a_kill_mid_replay() {
         if depth >= N {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "outbox reached only {depth}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox reached only {depth}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     kill9(&mut agent);

@@ -28,7 +28,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening {spec}"))?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             Some(_) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => {}

@@ -29,12 +29,22 @@ fn outbox_drops_telemetry_first_and_never_results_or_dtcs() {
     check(100, &[("t1", Telemetry), ("r1", Kept)], &["t1", "r1"]);
     check(
         30,
-        &[("t1", Telemetry), ("s1", Droppable), ("r1", Kept), ("t2", Telemetry)],
+        &[
+            ("t1", Telemetry),
+            ("s1", Droppable),
+            ("r1", Kept),
+            ("t2", Telemetry),
+        ],
         &["s1", "r1", "t2"],
     );
     check(
         20,
-        &[("t1", Telemetry), ("s1", Droppable), ("r1", Kept), ("t2", Telemetry)],
+        &[
+            ("t1", Telemetry),
+            ("s1", Droppable),
+            ("r1", Kept),
+            ("t2", Telemetry),
+        ],
         // the new telemetry goes before the older status
         &["s1", "r1"],
     );
@@ -78,7 +88,7 @@ fn command_ledger_is_at_most_once_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agent.db");
     {
-        let mut store = Store::open(&path, 1 << 20).unwrap();
+        let store = Store::open(&path, 1 << 20).unwrap();
         assert_eq!(store.highest_seq(), None);
         assert!(store.begin_command("a", 3, "doors.lock").unwrap());
         assert!(!store.begin_command("a", 3, "doors.lock").unwrap());

@@ -19,10 +19,14 @@ use tokio::sync::mpsc;
 pub const WAIT: Duration = Duration::from_secs(60);
 
 pub fn mosquitto_binary() -> Option<PathBuf> {
-    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// A free port on 127.0.0.1 (bound, read, released).
@@ -63,8 +67,14 @@ impl Broker {
             .spawn()
             .unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "mosquitto did not start");
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "mosquitto did not start"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Some(Broker {
@@ -99,7 +109,10 @@ impl Subscriber {
         options.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut events) = AsyncClient::new(options, 64);
         client
-            .subscribe(format!("pitlane/v1/dev/{}/up/#", device.to_lowercase_hex()), QoS::AtLeastOnce)
+            .subscribe(
+                format!("pitlane/v1/dev/{}/up/#", device.to_lowercase_hex()),
+                QoS::AtLeastOnce,
+            )
             .await
             .unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -123,7 +136,10 @@ impl Subscriber {
                 }
             }
         });
-        tokio::time::timeout(WAIT, subscribed_rx).await.unwrap().unwrap();
+        tokio::time::timeout(WAIT, subscribed_rx)
+            .await
+            .unwrap()
+            .unwrap();
         Subscriber { client, rx }
     }
 
