@@ -1,7 +1,7 @@
 //! VIN decoder benchmarks: decodes per second on one core, cold start (index parse), index size.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pitlane_cloud::vin::{Decoder, index::Index};
+use pitlane_cloud::vin::{Decoder, Summary, index::Index};
 
 /// Real VINs from the test fixtures, so the mix of WMIs and schemas is realistic.
 fn fixture_vins() -> Vec<String> {
@@ -35,6 +35,25 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // 100,000 VINs end to end as `pitlane-cloud decode --json` does it: decode, summarise,
+    // serialise one JSON line each.
+    let bulk: Vec<&String> = vins.iter().cycle().take(100_000).collect();
+    let mut e2e = c.benchmark_group("vin_bulk");
+    e2e.sample_size(10);
+    e2e.throughput(Throughput::Elements(bulk.len() as u64));
+    e2e.bench_function("decode_100k_to_json_lines", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(16 << 20);
+            for v in &bulk {
+                serde_json::to_writer(&mut out, &Summary::new(&decoder.decode(v)))
+                    .expect("serialises");
+                out.push(b'\n');
+            }
+            std::hint::black_box(out.len())
+        })
+    });
+    e2e.finish();
 
     let mut cold = c.benchmark_group("vin_cold_start");
     cold.sample_size(10);

@@ -62,7 +62,7 @@ pub struct Decoded {
 }
 
 impl Decoded {
-    fn malformed(vin: String, issues: Vec<VinIssue>) -> Decoded {
+    fn empty(vin: String, issues: Vec<VinIssue>) -> Decoded {
         Decoded {
             vin,
             valid: false,
@@ -136,7 +136,7 @@ impl Decoder {
     pub fn decode(&self, input: &str) -> Decoded {
         let vin = match Vin::parse(input) {
             Ok(vin) => vin,
-            Err(issues) => return Decoded::malformed(input.trim().to_uppercase(), issues),
+            Err(issues) => return Decoded::empty(input.trim().to_uppercase(), issues),
         };
         let wmi_code = vin.wmi();
         let wmi = self.index.wmi(&wmi_code);
@@ -165,7 +165,7 @@ impl Decoder {
             self.current_year,
         );
 
-        let mut out = Decoded::malformed(vin.to_string(), Vec::new());
+        let mut out = Decoded::empty(vin.to_string(), Vec::new());
         out.wmi = Some(wmi_code);
         out.check_digit = Some(vin.expected_check_digit());
         out.region = region::region(b[0]);
