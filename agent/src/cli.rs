@@ -5,6 +5,7 @@ pub mod identity;
 pub mod probe;
 pub mod run;
 pub mod sign;
+pub mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,8 @@ pub enum Command {
     Actuate(actuate::ActuateArgs),
     /// The device service: read the car, sync over MQTT, execute remote commands.
     Run(run::RunArgs),
+    /// Show the device service's state from its store: outbox depth, VIN, commands.
+    Status(status::StatusArgs),
 }
 
 /// Runs the parsed command line.
@@ -40,5 +43,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SignTypedData(args) => sign::run(args),
         Command::Actuate(args) => actuate::run(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Status(args) => status::run(args),
     }
 }

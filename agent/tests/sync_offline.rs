@@ -88,6 +88,20 @@ async fn outbox_survives_an_outage_and_a_kill_mid_replay() {
         })
         .collect();
     assert!(expected.len() as u64 >= N);
+    // `status` reads the same store.
+    let out = Command::new(env!("CARGO_BIN_EXE_pitlane-agent"))
+        .args(["status", "--json", "--config"])
+        .arg(write_config(0.05))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["address"], device.to_lowercase_hex());
+    assert_eq!(status["outbox"]["messages"], expected.len() as u64);
 
     // Broker up; the agent replays, is killed after the first delivery, and restarts.
     let broker = Broker::start(port).await.unwrap();
