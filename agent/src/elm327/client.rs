@@ -174,6 +174,12 @@ impl Elm327Client {
                 self.reconnects += 1;
                 self.request_once(target, payload, expect).await
             }
+            Err(e @ ElmError::Timeout { .. }) => {
+                // A late reply would be read as the answer to the next command: start the
+                // next request on a fresh connection instead.
+                self.drop_conn();
+                Err(e)
+            }
             other => other,
         }
     }

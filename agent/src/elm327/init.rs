@@ -90,7 +90,8 @@ mod tests {
         let info = init(&mut conn, Duration::from_secs(5), Duration::from_secs(5))
             .await
             .unwrap();
-        assert_eq!(info.banner, "ELM327 v1.5");
+        // The shared reply parser upper-cases lines.
+        assert_eq!(info.banner, "ELM327 V1.5");
         assert_eq!(info.protocol, "A0");
     }
 
