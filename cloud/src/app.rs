@@ -134,7 +134,13 @@ pub fn router(state: AppState) -> Router {
                 .iter()
                 .filter_map(|o| HeaderValue::from_str(o).ok()),
         ))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
