@@ -157,14 +157,16 @@ pub(crate) async fn run(
     loop {
         let now = Instant::now();
         bcm.handle_timeout(now);
-        if let Some(frame) = bcm.poll_transmit(now) {
-            port.send(frame);
-        }
+        // Publish the state before the status frame that reports it, so whoever reacts to the
+        // frame (an agent confirming a command) never reads an older state from the handle.
         state.send_if_modified(|s| {
             let changed = *s != bcm.state();
             *s = bcm.state();
             changed
         });
+        if let Some(frame) = bcm.poll_transmit(now) {
+            port.send(frame);
+        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             frame = port.recv() => match frame {
