@@ -3,39 +3,8 @@
 use pitlane_shared::eip712::{Eip712Error, TypedData};
 use serde_json::{Value, json};
 
-fn mail() -> Value {
-    json!({
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"}
-            ],
-            "Person": [
-                {"name": "name", "type": "string"},
-                {"name": "wallet", "type": "address"}
-            ],
-            "Mail": [
-                {"name": "from", "type": "Person"},
-                {"name": "to", "type": "Person"},
-                {"name": "contents", "type": "string"}
-            ]
-        },
-        "primaryType": "Mail",
-        "domain": {
-            "name": "Ether Mail",
-            "version": "1",
-            "chainId": 1,
-            "verifyingContract": "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"
-        },
-        "message": {
-            "from": {"name": "Cow", "wallet": "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},
-            "to": {"name": "Bob", "wallet": "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"},
-            "contents": "Hello, Bob!"
-        }
-    })
-}
+mod common;
+use common::mail;
 
 /// Applies `edit` to the Mail example and expects exactly `message` as the error.
 fn check(edit: impl FnOnce(&mut Value), message: &str) {
