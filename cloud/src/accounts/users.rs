@@ -1,5 +1,6 @@
 //! The `users` table.
 
+use pitlane_shared::identity::Address;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -145,6 +146,27 @@ pub async fn set_email_verified(db: &Db, id: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
+/// Links `address` as the wallet of an existing account, so the account can also log in
+/// with that wallet (Web3 challenge). The caller must already have checked the wallet's
+/// proof (an EIP-191 signature over a challenge). Linking the wallet the account already has
+/// is a no-op; a wallet another account holds is [`AccountError::Conflict`]; an unknown
+/// account is [`AccountError::NotFound`]. A different wallet replaces the old one.
+pub async fn link_wallet(db: &Db, user_id: &str, address: &Address) -> Result<(), AccountError> {
+    let wallet = address.to_lowercase_hex();
+    let result = sqlx::query("UPDATE users SET wallet_address = $1, updated_at = $2 WHERE id = $3")
+        .bind(&wallet)
+        .bind(now())
+        .bind(user_id)
+        .execute(&db.pool)
+        .await;
+    match result {
+        Ok(done) if done.rows_affected() == 1 => Ok(()),
+        Ok(_) => Err(AccountError::NotFound),
+        Err(e) if is_unique_violation(&e) => Err(AccountError::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +186,43 @@ mod tests {
             assert_eq!(is_plausible_email(e), ok, "{e:?}");
         }
         assert_eq!(normalize_email(" Dev@Company.COM"), "dev@company.com");
+    }
+
+    #[tokio::test]
+    async fn link_wallet_sets_refuses_a_taken_wallet_and_unknown_accounts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.expect("connect");
+        let account = |email: &str| NewUser {
+            email: Some(email.into()),
+            name: email.into(),
+            ..NewUser::default()
+        };
+        let alice = create(&db, account("alice@example.com"))
+            .await
+            .expect("alice");
+        let bob = create(&db, account("bob@example.com")).await.expect("bob");
+        let wallet: Address = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+            .parse()
+            .expect("address");
+
+        link_wallet(&db, &alice.id, &wallet).await.expect("link");
+        // Linking again is a no-op; the look-up is by the lower-case form.
+        link_wallet(&db, &alice.id, &wallet).await.expect("relink");
+        let found = by_wallet(&db, "0x8BA1F109551BD432803012645AC136DDD64DBA72")
+            .await
+            .expect("query")
+            .expect("linked");
+        assert_eq!(found.id, alice.id);
+
+        assert!(matches!(
+            link_wallet(&db, &bob.id, &wallet).await,
+            Err(AccountError::Conflict)
+        ));
+        assert!(matches!(
+            link_wallet(&db, "usr_missing", &wallet).await,
+            Err(AccountError::NotFound)
+        ));
+        db.pool.close().await;
     }
 }
