@@ -16,8 +16,20 @@ use serde::Deserialize;
 pub struct Config {
     /// Address the HTTP API listens on.
     pub http_addr: SocketAddr,
-    /// Address of the embedded MQTT broker (used by the MQTT ingest).
+    /// Address of the embedded MQTT broker (loopback by default); unused with `mqtt_url`.
     pub mqtt_addr: SocketAddr,
+    /// An external MQTT broker (`mqtt://host:port`); when set, nothing is embedded and the
+    /// cloud consumes device traffic through the shared subscription.
+    pub mqtt_url: Option<String>,
+    /// User name the cloud presents to the broker (external broker; the embedded broker
+    /// needs none for the cloud's in-process link).
+    pub mqtt_username: Option<String>,
+    /// Password the cloud presents to the broker.
+    pub mqtt_password: Option<Secret>,
+    /// The cloud's command key file; default `<data_dir>/command.key` (created, mode 0600).
+    pub command_key_file: Option<PathBuf>,
+    /// How long a command stays executable after it is issued, seconds.
+    pub command_ttl_secs: u64,
     /// Directory for the SQLite database and generated secrets.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/pitlane.db`.
@@ -139,6 +151,11 @@ impl Default for Config {
             smtp_username: None,
             smtp_password: None,
             smtp_from: "Pitlane <no-reply@pitlane.invalid>".into(),
+            mqtt_url: None,
+            mqtt_username: None,
+            mqtt_password: None,
+            command_key_file: None,
+            command_ttl_secs: 30,
             smtp_timeout_secs: 10,
             captcha_siteverify_url: None,
             captcha_secret: None,
@@ -208,6 +225,11 @@ const KEYS: &[(&str, Kind)] = &[
 impl Config {
     /// Loads the file (if any) and overlays the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+    ("mqtt_url", Kind::Str),
+    ("mqtt_username", Kind::Str),
+    ("mqtt_password", Kind::Str),
+    ("command_key_file", Kind::Str),
+    ("command_ttl_secs", Kind::Int),
         Self::load_from(file, std::env::vars())
     }
 
@@ -336,6 +358,7 @@ impl Config {
     }
 }
 
+            ("command_ttl_secs", self.command_ttl_secs),
 fn env_value(var: &str, value: &str, kind: Kind) -> Result<toml::Value, ConfigError> {
     Ok(match kind {
         Kind::Str => toml::Value::String(value.to_owned()),
@@ -359,6 +382,14 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        if let Some(url) = &self.mqtt_url
+            && !(url.starts_with("mqtt://") || url.starts_with("tcp://"))
+        {
+            return Err(invalid("mqtt_url", "must be mqtt://host[:port]"));
+        }
+        if self.mqtt_password.is_some() && self.mqtt_username.is_none() {
+            return Err(invalid("mqtt_username", "is required with mqtt_password"));
+        }
         pairs
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -366,6 +397,13 @@ mod tests {
     }
 
     fn load_toml(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    /// The command key file in effect.
+    pub fn command_key_path(&self) -> PathBuf {
+        self.command_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("command.key"))
+    }
+
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cloud.toml");
         std::fs::write(&path, text).expect("write");
@@ -430,6 +468,13 @@ mod tests {
     }
 
     fn check_error(text: &str, vars: &[(&str, &str)], needle: &str) {
+        assert_eq!(c.mqtt_addr.to_string(), "127.0.0.1:1883");
+        assert_eq!(
+            c.command_key_path(),
+            PathBuf::from("./pitlane-data/command.key")
+        );
+        assert_eq!(c.command_ttl_secs, 30);
+        assert!(c.mqtt_url.is_none());
         let err = load_toml(text, vars).expect_err("must fail").to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");
     }
@@ -451,3 +496,6 @@ mod tests {
         );
     }
 }
+        check_error("mqtt_url = \"http://x\"\n", &[], "mqtt_url");
+        check_error("mqtt_password = \"p\"\n", &[], "mqtt_username");
+        check_error("command_ttl_secs = 0\n", &[], "command_ttl_secs");

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod app;
 pub mod captcha;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod devices;
