@@ -22,7 +22,7 @@ use pitlane_shared::identity::Address;
 use serde::{Deserialize, Deserializer};
 
 mod service;
-pub use service::{CommandsConfig, IntervalsConfig, MqttConfig, StoreConfig};
+pub use service::{CommandsConfig, IntervalsConfig, MqttConfig, Password, StoreConfig};
 
 /// The key file used when neither `--key`, `PITLANE_AGENT_KEY` nor `[identity] key` says.
 pub const DEFAULT_KEY_FILE: &str = "pitlane-agent.key";

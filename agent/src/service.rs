@@ -160,6 +160,7 @@ pub async fn run(
     answer_interrupted(&publisher);
     let executor = Executor {
         verifier: CommandVerifier::new(mqtt.cloud_command_address, address),
+        login: sync::login(mqtt)?,
         profile: config
             .commands
             .profile

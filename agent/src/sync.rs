@@ -18,6 +18,7 @@ use pitlane_shared::topics::Presence;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use tokio::sync::{Notify, mpsc, watch};
 
+use crate::config::MqttConfig;
 use crate::store::Store;
 
 /// Unacknowledged publishes at most (the client's in-flight limit is twice this).
@@ -25,11 +26,83 @@ const WINDOW: usize = 50;
 /// Largest command message accepted from the broker.
 const MAX_INCOMING: usize = 64 * 1024;
 
+/// Largest password file accepted (a password is a line, not a document).
+const MAX_PASSWORD_FILE: u64 = 4096;
+
 /// Sync errors.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("broker URL {0:?} is not mqtt://host[:port]")]
     Url(String),
+    #[error("[mqtt] login: {0}")]
+    Login(String),
+    #[error("[mqtt] password_file {path}: {source}")]
+    PasswordFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The broker login (MQTT CONNECT user name and password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The login `[mqtt]` configures: `username` with `password` or `password_file` (its first
+/// line), or none at all (a broker that allows anonymous clients).
+pub fn login(mqtt: &MqttConfig) -> Result<Option<Login>, SyncError> {
+    let password = match (&mqtt.password, &mqtt.password_file) {
+        (Some(_), Some(_)) => {
+            return Err(SyncError::Login(
+                "set either password or password_file, not both".into(),
+            ));
+        }
+        (Some(p), None) => Some(p.expose().to_owned()),
+        (None, Some(path)) => Some(read_password_file(path)?),
+        (None, None) => None,
+    };
+    match (&mqtt.username, password) {
+        (Some(username), password) => Ok(Some(Login {
+            username: username.clone(),
+            password: password.unwrap_or_default(),
+        })),
+        (None, Some(_)) => Err(SyncError::Login(
+            "a password needs a username (the device address)".into(),
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn read_password_file(path: &std::path::Path) -> Result<String, SyncError> {
+    use std::io::Read;
+    let err = |source| SyncError::PasswordFile {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(MAX_PASSWORD_FILE)
+        .read_to_string(&mut text)
+        .map_err(err)?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(SyncError::Login(format!(
+            "password_file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(line.to_owned())
 }
 
 /// Signs a fresh status envelope (a new id each time, so receivers never take a new status
@@ -46,6 +119,8 @@ pub struct SyncSettings {
     pub keep_alive: Duration,
     pub backoff_max: Duration,
     pub status: StatusSigner,
+    /// The broker login, if the broker wants one.
+    pub login: Option<Login>,
 }
 
 /// Splits `mqtt://host:port` (port 1883 when absent).
@@ -115,6 +190,9 @@ async fn connection(
             QoS::AtLeastOnce,
             true,
         ));
+    if let Some(login) = &settings.login {
+        options.set_credentials(&login.username, &login.password);
+    }
     let (client, mut events) = AsyncClient::new(options, WINDOW * 2 + 8);
     let mut connected = false;
     // Row ids in publish order (None: the status, which is not in the outbox).
@@ -200,5 +278,75 @@ fn fill(
         }
         queued.push_back(Some(row.id));
         *last_sent = row.id;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    use crate::config::Password;
+
+    fn mqtt(username: Option<&str>, password: Option<&str>, file: Option<PathBuf>) -> MqttConfig {
+        MqttConfig {
+            url: "mqtt://127.0.0.1:1883".into(),
+            cloud_command_address: "0x9858effd232b4033e47d90003d41ec34ecaeda94"
+                .parse()
+                .unwrap(),
+            keep_alive_secs: 30,
+            backoff_max_secs: 30,
+            username: username.map(str::to_owned),
+            password: password.map(Password::new),
+            password_file: file,
+        }
+    }
+
+    fn check(config: MqttConfig, expected: Result<Option<(&str, &str)>, &str>) {
+        match (login(&config), expected) {
+            (Ok(got), Ok(want)) => assert_eq!(
+                got.map(|l| (l.username, l.password)),
+                want.map(|(u, p)| (u.to_owned(), p.to_owned()))
+            ),
+            (Err(e), Err(needle)) => assert!(e.to_string().contains(needle), "{e}"),
+            (got, want) => panic!("got {got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn login_from_password_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mqtt.password");
+        std::fs::write(&file, "s3cret-from-file\nignored second line\n").unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        check(mqtt(None, None, None), Ok(None));
+        check(
+            mqtt(Some("0xab"), Some("pw"), None),
+            Ok(Some(("0xab", "pw"))),
+        );
+        check(mqtt(Some("0xab"), None, None), Ok(Some(("0xab", ""))));
+        check(
+            mqtt(Some("0xab"), None, Some(file.clone())),
+            Ok(Some(("0xab", "s3cret-from-file"))),
+        );
+        check(
+            mqtt(Some("0xab"), Some("pw"), Some(file.clone())),
+            Err("not both"),
+        );
+        check(mqtt(None, Some("pw"), None), Err("needs a username"));
+        check(mqtt(Some("0xab"), None, Some(empty)), Err("is empty"));
+        check(
+            mqtt(Some("0xab"), None, Some(dir.path().join("missing"))),
+            Err("password_file"),
+        );
+    }
+
+    #[test]
+    fn passwords_stay_out_of_debug_output() {
+        let config = mqtt(Some("0xab"), Some("hunter2-hunter2"), None);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let login = login(&config).unwrap().unwrap();
+        assert!(!format!("{login:?}").contains("hunter2"));
     }
 }

@@ -6,6 +6,8 @@
 //! [mqtt]
 //! url = "mqtt://127.0.0.1:1883"
 //! cloud_command_address = "0x…"       # the cloud's pinned command key
+//! username = "0x…"                    # the broker login: the device address, lowercase
+//! password_file = "/etc/pitlane/mqtt.password"  # or `password = "…"` (not both)
 //!
 //! [store]
 //! path = "/var/lib/pitlane/agent.db"
@@ -39,6 +41,37 @@ pub struct MqttConfig {
     /// Upper bound of the reconnect backoff in seconds (default 30).
     #[serde(default = "default_backoff_max")]
     pub backoff_max_secs: u64,
+    /// Broker user name (the cloud's embedded broker expects the lowercase device address).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Broker password, inline (the provisioning tool writes it into a 0600 config).
+    #[serde(default)]
+    pub password: Option<Password>,
+    /// A file holding the broker password on its first line (instead of `password`).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+/// A broker password: never shown in `Debug` output (logs, panics).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(value: impl Into<String>) -> Self {
+        Password(value.into())
+    }
+
+    /// The password itself, for the one place that needs it (the MQTT CONNECT).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
 }
 
 fn default_keep_alive() -> u64 {

@@ -45,20 +45,47 @@ pub struct Broker {
 impl Broker {
     /// Starts Mosquitto on `port`, or says why the test is skipped.
     pub async fn start(port: u16) -> Option<Broker> {
+        Self::start_with_logins(port, &[]).await
+    }
+
+    /// Starts Mosquitto on `port`; with `logins`, only those user names and passwords may
+    /// connect (a password file made by `mosquitto_passwd`).
+    pub async fn start_with_logins(port: u16, logins: &[(&str, &str)]) -> Option<Broker> {
         let Some(bin) = mosquitto_binary() else {
             eprintln!("skipped: mosquitto not installed");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_queued_messages 100000\nmax_inflight_messages 0\n"
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "listener {port} 127.0.0.1\npersistence false\n\
+             max_queued_messages 100000\nmax_inflight_messages 0\n"
+        );
+        if logins.is_empty() {
+            text.push_str("allow_anonymous true\n");
+        } else {
+            let passwd = bin.with_file_name("mosquitto_passwd");
+            let passwd = if passwd.exists() {
+                passwd
+            } else {
+                PathBuf::from("/usr/bin/mosquitto_passwd")
+            };
+            let file = dir.path().join("passwords");
+            for (i, (user, password)) in logins.iter().enumerate() {
+                let mut cmd = Command::new(&passwd);
+                cmd.arg("-b");
+                if i == 0 {
+                    cmd.arg("-c");
+                }
+                let status = cmd.arg(&file).arg(user).arg(password).status().unwrap();
+                assert!(status.success(), "mosquitto_passwd failed");
+            }
+            text.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\n",
+                file.display()
+            ));
+        }
+        std::fs::write(&conf, text).unwrap();
         let child = Command::new(bin)
             .arg("-c")
             .arg(&conf)
@@ -105,8 +132,16 @@ pub struct Subscriber {
 impl Subscriber {
     /// Connects and waits for the SUBACK.
     pub async fn start(port: u16, device: Address) -> Subscriber {
+        Self::start_as(port, device, None).await
+    }
+
+    /// Connects with a login (user name, password) and waits for the SUBACK.
+    pub async fn start_as(port: u16, device: Address, login: Option<(&str, &str)>) -> Subscriber {
         let mut options = MqttOptions::new(format!("test-{}", free_port()), "127.0.0.1", port);
         options.set_max_packet_size(1 << 20, 1 << 20);
+        if let Some((user, password)) = login {
+            options.set_credentials(user, password);
+        }
         let (client, mut events) = AsyncClient::new(options, 64);
         client
             .subscribe(
