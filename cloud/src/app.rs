@@ -122,6 +122,7 @@ pub fn routes() -> Router<AppState> {
         .merge(http::error_codes::router())
         .merge(http::geofences::router())
         .merge(http::docs::router())
+        .merge(crate::panel::router())
 }
 
 /// Routes plus the middleware stack, bound to `state`.

@@ -14,5 +14,6 @@ pub mod db;
 pub mod devices;
 pub mod email;
 pub mod http;
+pub mod panel;
 pub mod ratelimit;
 pub mod vin;
