@@ -11,6 +11,7 @@ pub mod config;
 pub mod elm327;
 pub mod executor;
 pub mod isotp;
+pub mod notify;
 pub mod obd;
 pub mod service;
 pub mod store;

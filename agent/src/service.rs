@@ -113,7 +113,20 @@ pub async fn run(
     key: DeviceKey,
     transport: Transport,
     bus_label: String,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ServiceError> {
+    run_with_ready(config, key, transport, bus_label, shutdown, || {}).await
+}
+
+/// [`run`], calling `ready` once the store is open and the sync task started (the bus is
+/// already open: the caller opened `transport`).
+pub async fn run_with_ready(
+    config: &Config,
+    key: DeviceKey,
+    transport: Transport,
+    bus_label: String,
     mut shutdown: watch::Receiver<bool>,
+    ready: impl FnOnce(),
 ) -> Result<(), ServiceError> {
     let mqtt = config.mqtt.as_ref().ok_or(ServiceError::NoMqtt)?;
     let (host, port) = sync::parse_url(&mqtt.url)?;
@@ -156,6 +169,7 @@ pub async fn run(
         command_tx,
         shutdown.clone(),
     ));
+    ready();
 
     answer_interrupted(&publisher);
     let executor = Executor {

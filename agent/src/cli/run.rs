@@ -6,7 +6,12 @@ use anyhow::Context as _;
 
 use crate::bus::BusSpec;
 use crate::config::Config;
+use crate::notify::Notifier;
 use crate::obd::Transport;
+use crate::service::ServiceError;
+
+/// How often the systemd status line is refreshed.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -22,10 +27,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .bus
         .clone()
         .context("the config names no `bus` (or set PITLANE_AGENT_BUS)")?;
-    let spec: BusSpec = bus.parse()?;
+    let spec: BusSpec = bus
+        .parse()
+        .with_context(|| format!("setting `bus` = {bus:?}"))?;
+    if let Some(mqtt) = &config.mqtt {
+        crate::sync::parse_url(&mqtt.url).context("setting `mqtt.url`")?;
+    }
     let transport = Transport::open(&spec)
         .await
-        .with_context(|| format!("opening {spec}"))?;
+        .with_context(|| format!("setting `bus`: cannot open {spec}"))?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let mut term =
@@ -36,6 +46,35 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         let _ = stop.send(true);
     });
-    crate::service::run(&config, key, transport, bus, shutdown).await?;
-    Ok(())
+    let notifier = Notifier::from_env();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let status_task = tokio::spawn({
+        let (bus, path, max) = (
+            bus.clone(),
+            config.store.path.clone(),
+            config.store.max_outbox_bytes,
+        );
+        let shutdown = shutdown.clone();
+        async move {
+            if ready_rx.await.is_ok() {
+                notifier.run(bus, path, max, STATUS_EVERY, shutdown).await;
+            }
+        }
+    });
+    let ready_line = format!("running on {bus}");
+    let served = crate::service::run_with_ready(&config, key, transport, bus, shutdown, || {
+        notifier.ready(&ready_line);
+        let _ = ready_tx.send(());
+    })
+    .await;
+    notifier.stopping();
+    status_task.abort();
+    served.map_err(|e| match e {
+        ServiceError::Store(e) => anyhow::Error::new(e).context(format!(
+            "setting `store.path` = {}",
+            config.store.path.display()
+        )),
+        ServiceError::NoMqtt => anyhow::anyhow!("setting `mqtt`: {e}"),
+        e => e.into(),
+    })
 }
