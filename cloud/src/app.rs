@@ -45,6 +45,10 @@ pub struct Shared {
     pub mailer: Mailer,
     pub captcha: Captcha,
     pub limits: RateLimits,
+    /// Executes signed registry calls (claim, pair, unpair, mint): the database ledger.
+    pub registry: Arc<dyn crate::registry::ledger::Registry>,
+    /// Asks a device to sign a claim or pairing payload (over MQTT); `None` without one.
+    pub device_signer: Option<Arc<dyn crate::registry::DeviceSigner>>,
 }
 
 impl Deref for AppState {
@@ -94,6 +98,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         mailer: Mailer::new(&config, db.clone())?,
         captcha: Captcha::from_config(&config)?,
         limits: RateLimits::new(&config),
+        registry: Arc::new(crate::registry::ledger::LedgerRegistry),
+        device_signer: None,
         db,
         config,
     }));
@@ -122,6 +128,12 @@ pub fn routes() -> Router<AppState> {
         .merge(http::error_codes::router())
         .merge(http::geofences::router())
         .merge(http::docs::router())
+        .merge(http::aftermarket::router())
+        .merge(http::mint::router())
+        .merge(http::pairing::router())
+        .merge(http::tokens::router())
+        .merge(http::admin_devices::router())
+        .merge(http::dcn::router())
         .merge(crate::panel::router())
 }
 

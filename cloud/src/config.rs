@@ -86,6 +86,27 @@ pub struct Config {
     pub web3_domain: String,
     /// Lifetime of a Web3 challenge, seconds.
     pub web3_challenge_ttl_secs: u64,
+    // --- device registry (helper "registry") ---
+    /// EIP-155 chain id of the registry's EIP-712 domain.
+    pub registry_chain_id: u64,
+    /// The registry contract (EIP-712 `verifyingContract` of claim, pair, unpair and mint).
+    pub registry_address: String,
+    /// The vehicle NFT contract (`nftContractAddress` of token exchange).
+    pub vehicle_nft_address: String,
+    /// The aftermarket device NFT contract.
+    pub aftermarket_device_nft_address: String,
+    /// The synthetic device NFT contract.
+    pub synthetic_device_nft_address: String,
+    /// SHA-256 hex digest of the provisioning API key (admin devices API); unset: only
+    /// admin accounts may register devices over HTTP.
+    pub provisioning_api_key_sha256: Option<String>,
+    /// Lifetime of privilege tokens (token exchange), seconds.
+    pub privilege_token_ttl_secs: u64,
+    /// Minimum time between two refresh requests of one vehicle, seconds.
+    pub refresh_interval_secs: u64,
+    /// How long to wait for a device to sign a claim or pairing payload, seconds.
+    pub device_sign_timeout_secs: u64,
+    // --- end device registry ---
 }
 
 /// A configuration value that never appears in `Debug` output (logs, panics).
@@ -162,6 +183,17 @@ impl Default for Config {
             captcha_test_token: None,
             web3_domain: "pitlane.invalid".into(),
             web3_challenge_ttl_secs: 300,
+            // Chain and registry as in the agent's example; the NFT contract addresses are
+            // development placeholders, not deployed contracts: set them for a real chain.
+            registry_chain_id: 80002,
+            registry_address: "0x5eAA326fB2fc97fAcCe6A79A304876daD0F2e96c".into(),
+            vehicle_nft_address: "0x0000000000000000000000000000000000001001".into(),
+            aftermarket_device_nft_address: "0x0000000000000000000000000000000000001002".into(),
+            synthetic_device_nft_address: "0x0000000000000000000000000000000000001003".into(),
+            provisioning_api_key_sha256: None,
+            privilege_token_ttl_secs: 600,
+            refresh_interval_secs: 3600,
+            device_sign_timeout_secs: 10,
         }
     }
 }
@@ -220,6 +252,15 @@ const KEYS: &[(&str, Kind)] = &[
     ("captcha_test_token", Kind::Str),
     ("web3_domain", Kind::Str),
     ("web3_challenge_ttl_secs", Kind::Int),
+    ("registry_chain_id", Kind::Int),
+    ("registry_address", Kind::Str),
+    ("vehicle_nft_address", Kind::Str),
+    ("aftermarket_device_nft_address", Kind::Str),
+    ("synthetic_device_nft_address", Kind::Str),
+    ("provisioning_api_key_sha256", Kind::Str),
+    ("privilege_token_ttl_secs", Kind::Int),
+    ("refresh_interval_secs", Kind::Int),
+    ("device_sign_timeout_secs", Kind::Int),
 ];
 
 impl Config {
@@ -317,6 +358,8 @@ impl Config {
             ("request_timeout_secs", self.request_timeout_secs),
             ("smtp_timeout_secs", self.smtp_timeout_secs),
             ("web3_challenge_ttl_secs", self.web3_challenge_ttl_secs),
+            ("privilege_token_ttl_secs", self.privilege_token_ttl_secs),
+            ("device_sign_timeout_secs", self.device_sign_timeout_secs),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0"));
@@ -340,6 +383,7 @@ impl Config {
                 "is required with captcha_siteverify_url",
             ));
         }
+        crate::registry::validate_config(self).map_err(|(key, message)| invalid(key, &message))?;
         if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("smtp_from", "is not a valid mailbox"));
         }

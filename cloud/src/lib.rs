@@ -16,4 +16,5 @@ pub mod email;
 pub mod http;
 pub mod panel;
 pub mod ratelimit;
+pub mod registry;
 pub mod vin;

@@ -1,0 +1,151 @@
+//! The admin devices API: `POST /v1/admin/aftermarket/devices` registers a device
+//! (`{serial, address, manufacturer?}` → `{tokenId, serial, address, mqttUsername,
+//! mqttPassword, agentConfig}`, the password shown only here) and `GET` lists them
+//! (`?after=<tokenId>&limit=<1..500>`).
+//!
+//! Authorization, either of:
+//! - `X-Provisioning-Key: <key>` whose SHA-256 equals the configured
+//!   `provisioning_api_key_sha256` (factory tooling; compared in constant time);
+//! - a Users-API access token (`Authorization: Bearer ipHash.uaHash.<jwt>`) of an admin
+//!   account.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::registry_api::{RegistryApiError, rfc3339};
+use super::users_auth::UsersAuth;
+use crate::accounts::Role;
+use crate::accounts::secrets::{ct_eq, sha256_hex};
+use crate::app::AppState;
+use crate::registry::RegistryError;
+use crate::registry::devices::{AftermarketDevice, DEFAULT_MANUFACTURER, NewDevice, list_devices};
+use crate::registry::provisioning::provision;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/admin/aftermarket/devices", post(register).get(list))
+}
+
+/// The header carrying the provisioning API key.
+pub const PROVISIONING_KEY_HEADER: &str = "x-provisioning-key";
+
+/// A caller allowed to provision: the provisioning key's holder or an admin.
+#[derive(Debug, Clone)]
+pub struct Provisioner;
+
+impl FromRequestParts<AppState> for Provisioner {
+    type Rejection = RegistryApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(key) = parts.headers.get(PROVISIONING_KEY_HEADER) {
+            let presented = sha256_hex(key.to_str().unwrap_or_default());
+            return match &state.config.provisioning_api_key_sha256 {
+                Some(digest) if ct_eq(&digest.to_ascii_lowercase(), &presented) => Ok(Provisioner),
+                _ => Err(RegistryApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "Invalid provisioning key",
+                )),
+            };
+        }
+        let auth = UsersAuth::from_request_parts(parts, state)
+            .await
+            .map_err(|e| RegistryApiError::from(e.0))?;
+        if auth.role != Role::Admin {
+            return Err(RegistryApiError::new(
+                StatusCode::FORBIDDEN,
+                "only administrators may provision devices",
+            ));
+        }
+        Ok(Provisioner)
+    }
+}
+
+/// A device as the admin API shows it.
+pub fn device_json(d: &AftermarketDevice) -> Value {
+    json!({
+        "tokenId": d.token_id,
+        "serial": d.serial,
+        "address": d.address.to_checksum(),
+        "manufacturer": d.manufacturer,
+        "claimed": d.owner_user_id.is_some(),
+        "createdAt": rfc3339(d.created_at),
+        "claimedAt": d.claimed_at.map(rfc3339),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    serial: String,
+    address: String,
+    manufacturer: Option<String>,
+}
+
+/// Registers a device; answers its MQTT credentials and agent configuration once.
+async fn register(
+    State(state): State<AppState>,
+    _: Provisioner,
+    body: Result<Json<RegisterBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), RegistryApiError> {
+    let Json(body) = body?;
+    let address = body
+        .address
+        .parse()
+        .map_err(|e| RegistryError::BadInput(format!("address: {e}")))?;
+    let new = NewDevice {
+        serial: body.serial,
+        address,
+        manufacturer: body
+            .manufacturer
+            .unwrap_or_else(|| DEFAULT_MANUFACTURER.into()),
+    };
+    let provisioned = provision(&state.db, &state.config, new).await?;
+    let device = &provisioned.registered.device;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "tokenId": device.token_id,
+            "serial": device.serial,
+            "address": device.address.to_checksum(),
+            "manufacturer": device.manufacturer,
+            "mqttUsername": device.address.to_lowercase_hex(),
+            "mqttPassword": provisioned.registered.mqtt_password,
+            "agentConfig": provisioned.agent_config,
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// Registered devices in token id order, a page at a time.
+async fn list(
+    State(state): State<AppState>,
+    _: Provisioner,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, RegistryApiError> {
+    let Query(query) = query.map_err(|_| {
+        RegistryApiError::from(RegistryError::BadInput(
+            "after and limit must be whole numbers".into(),
+        ))
+    })?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(RegistryError::BadInput("limit: must be 1 to 500".into()).into());
+    }
+    let devices = list_devices(&state.db, query.after.unwrap_or(0), limit).await?;
+    Ok(Json(json!({
+        "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
+    })))
+}
