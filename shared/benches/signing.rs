@@ -1,10 +1,13 @@
 //! Signing throughput on one core: typed-data hashes, signatures and recoveries per second.
 //!
 //! Goals (issue 3): at least 20,000 signatures/s and 10,000 recoveries/s on one core.
-//! Every benchmark runs twice: `wall/…` with criterion's wall clock, and `cpu/…` with the
+//! Signing and recovery are measured for each backend built in (`sign/k256`,
+//! `sign/libsecp256k1` with feature `libsecp256k1`, …); hashing and envelopes use the default
+//! backend. Every benchmark runs twice: `wall/…` with criterion's wall clock, and `cpu/…` with the
 //! calling thread's CPU time, which is what "on one core" means and stays meaningful when
 //! other work shares the machine.
-//! Run: `cargo bench -p pitlane-shared --bench signing -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p pitlane-shared --features libsecp256k1 --bench signing --
+//! --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
@@ -13,7 +16,7 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pitlane_shared::eip712::{DimoDomain, DimoPayload, TypedData, U256};
 use pitlane_shared::envelope::{Envelope, Expected, SignedEnvelope};
-use pitlane_shared::identity::{DeviceKey, keccak256};
+use pitlane_shared::identity::{Backend, DeviceKey, keccak256};
 use serde_json::json;
 
 fn claim_json() -> String {
@@ -39,7 +42,6 @@ fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
     let hash = TypedData::from_json(&payload)
         .expect("valid payload")
         .signing_hash();
-    let signature = key.sign_hash(&hash);
 
     let mut group = c.benchmark_group(clock);
     group.throughput(Throughput::Elements(1));
@@ -50,10 +52,19 @@ fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
                 .signing_hash()
         })
     });
-    group.bench_function("sign", |b| b.iter(|| key.sign_hash(black_box(&hash))));
-    group.bench_function("recover", |b| {
-        b.iter(|| signature.recover(black_box(&hash)).expect("recoverable"))
-    });
+    for &backend in Backend::ALL {
+        let signature = key.sign_hash_with(backend, &hash);
+        group.bench_function(format!("sign/{backend}"), |b| {
+            b.iter(|| key.sign_hash_with(backend, black_box(&hash)))
+        });
+        group.bench_function(format!("recover/{backend}"), |b| {
+            b.iter(|| {
+                signature
+                    .recover_with(backend, black_box(&hash))
+                    .expect("recoverable")
+            })
+        });
+    }
 
     let envelope = Envelope::new(
         "pitlane.telemetry.v1",
@@ -70,7 +81,8 @@ fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
         .to_vec()
         .expect("serialisable");
     let expected = Expected::from_device(key.address());
-    group.bench_function("envelope_sign", |b| {
+    let default = Backend::DEFAULT;
+    group.bench_function(format!("envelope_sign/{default}"), |b| {
         b.iter(|| {
             envelope
                 .clone()
@@ -80,7 +92,7 @@ fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
                 .expect("serialisable")
         })
     });
-    group.bench_function("envelope_verify", |b| {
+    group.bench_function(format!("envelope_verify/{default}"), |b| {
         b.iter(|| {
             SignedEnvelope::<serde_json::Value>::from_slice(black_box(&wire))
                 .expect("well-formed")

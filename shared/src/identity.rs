@@ -6,13 +6,17 @@
 //! when group or others may read them.
 
 mod address;
+mod backend;
 mod key;
 mod keyfile;
+#[cfg(feature = "libsecp256k1")]
+mod libsecp;
 mod personal;
 mod signature;
 
 pub use address::{Address, AddressError};
 pub use alloy_primitives::B256;
+pub use backend::Backend;
 pub use key::{DeviceKey, KeyError, PublicKey};
 pub use keyfile::KeyFileError;
 pub use personal::personal_message_hash;

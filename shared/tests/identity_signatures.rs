@@ -2,7 +2,7 @@
 //! recovery, and rejection of malformed or malleated signatures.
 
 use pitlane_shared::identity::{
-    Address, B256, DeviceKey, Signature, SignatureError, keccak256, personal_message_hash,
+    Address, B256, Backend, DeviceKey, Signature, SignatureError, keccak256, personal_message_hash,
 };
 use proptest::prelude::*;
 
@@ -168,9 +168,9 @@ proptest! {
     fn fast_recovery_matches_k256(secret in any::<[u8; 32]>(), hash in any::<[u8; 32]>(), junk in any::<[u8; 64]>(), v in 27u8..29) {
         let hash = B256::from(hash);
         if let Ok(key) = DeviceKey::from_bytes(&secret) {
-            let signature = key.sign_hash(&hash);
+            let signature = key.sign_hash_with(Backend::K256, &hash);
             prop_assert_eq!(
-                signature.recover_public_key(&hash).unwrap(),
+                signature.recover_public_key_with(Backend::K256, &hash).unwrap(),
                 signature.recover_public_key_reference(&hash).unwrap()
             );
         }
@@ -178,7 +178,10 @@ proptest! {
         bytes[..64].copy_from_slice(&junk);
         bytes[64] = v;
         if let Ok(signature) = Signature::from_bytes(&bytes) {
-            prop_assert_eq!(signature.recover_public_key(&hash), signature.recover_public_key_reference(&hash));
+            prop_assert_eq!(
+                signature.recover_public_key_with(Backend::K256, &hash),
+                signature.recover_public_key_reference(&hash)
+            );
         }
     }
 }

@@ -52,9 +52,13 @@ impl Address {
 
     /// The address of a public key: the last 20 bytes of keccak256 of the uncompressed point.
     pub fn from_public_key(key: &VerifyingKey) -> Self {
-        let point = key.to_encoded_point(false);
-        // An uncompressed SEC1 point is 0x04 ‖ x ‖ y; the address hashes x ‖ y.
-        let hash = alloy_primitives::keccak256(&point.as_bytes()[1..]);
+        Self::from_uncompressed_point(key.to_encoded_point(false).as_bytes())
+    }
+
+    /// The address of an uncompressed SEC1 point (0x04 ‖ x ‖ y, 65 bytes): the address hashes
+    /// x ‖ y.
+    pub(crate) fn from_uncompressed_point(point: &[u8]) -> Self {
+        let hash = alloy_primitives::keccak256(point.get(1..).unwrap_or_default());
         let mut bytes = [0u8; 20];
         bytes.copy_from_slice(&hash[12..]);
         Address(bytes)

@@ -5,7 +5,7 @@ use std::fmt;
 use k256::ecdsa::{SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
-use super::{Address, B256, Signature};
+use super::{Address, B256, Backend, Signature};
 
 /// Why bytes or text are not a secp256k1 secret key. Never includes the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +31,8 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct DeviceKey {
     signing: SigningKey,
+    #[cfg(feature = "libsecp256k1")]
+    libsecp: super::libsecp::Secret,
     address: Address,
 }
 
@@ -62,7 +64,14 @@ impl DeviceKey {
 
     fn from_signing_key(signing: SigningKey) -> Self {
         let address = Address::from_public_key(signing.verifying_key());
-        DeviceKey { signing, address }
+        #[cfg(feature = "libsecp256k1")]
+        let secret: Zeroizing<[u8; 32]> = Zeroizing::new(signing.to_bytes().into());
+        DeviceKey {
+            #[cfg(feature = "libsecp256k1")]
+            libsecp: super::libsecp::Secret::new(&secret),
+            signing,
+            address,
+        }
     }
 
     /// The secret as `0x` and 64 lowercase hex digits: the key file's content.
@@ -85,6 +94,22 @@ impl DeviceKey {
     ///
     /// Deterministic (RFC 6979 nonces); the result has low s and v = 27/28.
     pub fn sign_hash(&self, hash: &B256) -> Signature {
+        self.sign_hash_with(Backend::DEFAULT, hash)
+    }
+
+    /// [`DeviceKey::sign_hash`] with a chosen backend; every backend gives the same bytes.
+    pub fn sign_hash_with(&self, backend: Backend, hash: &B256) -> Signature {
+        match backend {
+            Backend::K256 => self.sign_hash_k256(hash),
+            #[cfg(feature = "libsecp256k1")]
+            Backend::Libsecp256k1 => {
+                let (rs, y_is_odd) = self.libsecp.sign_hash(hash);
+                Signature::from_rs_parity(rs, y_is_odd)
+            }
+        }
+    }
+
+    fn sign_hash_k256(&self, hash: &B256) -> Signature {
         // k256 signs any 32-byte prehash and normalises s to the low half; the only failure
         // is a zero r or s, which needs a hash collision with the nonce (probability 2^-256).
         let (signature, recovery) = self

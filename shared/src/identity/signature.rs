@@ -9,7 +9,7 @@ use k256::elliptic_curve::point::DecompressPoint;
 use k256::elliptic_curve::subtle::Choice;
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
-use super::{Address, B256, PublicKey};
+use super::{Address, B256, Backend, PublicKey};
 
 /// Why bytes are not an acceptable signature, or do not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +57,15 @@ impl Signature {
         Signature(bytes)
     }
 
+    /// From r ‖ s (s already low) and the parity of R's y coordinate.
+    #[cfg(feature = "libsecp256k1")]
+    pub(crate) fn from_rs_parity(rs: [u8; 64], y_is_odd: bool) -> Self {
+        let mut bytes = [0u8; 65];
+        bytes[..64].copy_from_slice(&rs);
+        bytes[64] = 27 + u8::from(y_is_odd);
+        Signature(bytes)
+    }
+
     /// Parses and checks 65 bytes. v may be 27/28 or 0/1 (stored as 27/28); s must be low.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
         let bytes: [u8; 65] = bytes
@@ -96,13 +105,43 @@ impl Signature {
     }
 
     /// The public key that made this signature over `hash`.
-    ///
-    /// Computes Q = r⁻¹(s·R − z·G) directly. `VerifyingKey::recover_from_prehash` does the
-    /// same and then verifies the signature against Q, which holds by construction for any
-    /// Q that is not the identity (rejected below): skipping it halves the cost of recovery,
-    /// the hot path of envelope verification. Only public values enter the variable-time
-    /// inversion. Equivalence with k256's recovery is property-tested.
     pub fn recover_public_key(&self, hash: &B256) -> Result<PublicKey, SignatureError> {
+        self.recover_public_key_with(Backend::DEFAULT, hash)
+    }
+
+    /// [`Signature::recover_public_key`] with a chosen backend; every backend agrees.
+    pub fn recover_public_key_with(
+        &self,
+        backend: Backend,
+        hash: &B256,
+    ) -> Result<PublicKey, SignatureError> {
+        match backend {
+            Backend::K256 => self.recover_public_key_k256(hash),
+            #[cfg(feature = "libsecp256k1")]
+            Backend::Libsecp256k1 => {
+                let point = self.recover_libsecp(hash)?;
+                VerifyingKey::from_sec1_bytes(&point)
+                    .map(PublicKey)
+                    .map_err(|_| SignatureError::Unrecoverable)
+            }
+        }
+    }
+
+    #[cfg(feature = "libsecp256k1")]
+    fn recover_libsecp(&self, hash: &B256) -> Result<[u8; 65], SignatureError> {
+        let mut rs = [0u8; 64];
+        rs.copy_from_slice(&self.0[..64]);
+        super::libsecp::recover(&rs, self.0[64] == 28, hash)
+    }
+
+    /// k256 recovery: computes Q = r⁻¹(s·R − z·G) directly.
+    ///
+    /// `VerifyingKey::recover_from_prehash` does the same and then verifies the signature
+    /// against Q, which holds by construction for any Q that is not the identity (rejected
+    /// below): skipping it halves the cost of recovery, the hot path of envelope verification.
+    /// Only public values enter the variable-time inversion. Equivalence with k256's recovery
+    /// is property-tested.
+    fn recover_public_key_k256(&self, hash: &B256) -> Result<PublicKey, SignatureError> {
         let ecdsa = self.ecdsa()?;
         let (r, s) = ecdsa.split_scalars();
         let z_bytes: FieldBytes = hash.0.into();
@@ -138,7 +177,19 @@ impl Signature {
 
     /// The address that made this signature over `hash`.
     pub fn recover(&self, hash: &B256) -> Result<Address, SignatureError> {
-        self.recover_public_key(hash).map(|key| key.address())
+        self.recover_with(Backend::DEFAULT, hash)
+    }
+
+    /// [`Signature::recover`] with a chosen backend; every backend agrees.
+    pub fn recover_with(&self, backend: Backend, hash: &B256) -> Result<Address, SignatureError> {
+        match backend {
+            Backend::K256 => self.recover_public_key_k256(hash).map(|key| key.address()),
+            // Straight from the serialised point: no second parse into a k256 key.
+            #[cfg(feature = "libsecp256k1")]
+            Backend::Libsecp256k1 => self
+                .recover_libsecp(hash)
+                .map(|point| Address::from_uncompressed_point(&point)),
+        }
     }
 
     /// Checks that `expected` made this signature over `hash`.
