@@ -1,8 +1,8 @@
 //! The account page: who is signed in, the linked wallet (and linking one), changing the
 //! password.
 
-use axum::extract::{Query, State};
 use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -77,6 +77,10 @@ async fn show(
     user: PanelUser,
     Query(q): Query<DoneQuery>,
 ) -> Result<Markup, PanelError> {
-    let notice = q.done.as_deref().and_then(done_text).map(|t| (Notice::Ok, t));
+    let notice = q
+        .done
+        .as_deref()
+        .and_then(done_text)
+        .map(|t| (Notice::Ok, t));
     account_page(&state, &user, notice).await
 }

@@ -44,22 +44,28 @@ pub struct TaskRow {
     pub report: Option<Report>,
 }
 
-async fn owned(db: &Db, user_id: &str, bulk_id: &str) -> Result<Option<(Option<String>, i64)>, StoreError> {
-    let row = sqlx::query("SELECT file_name, created_at FROM vin_bulks WHERE id = $1 AND user_id = $2")
-        .bind(bulk_id)
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?;
+async fn owned(
+    db: &Db,
+    user_id: &str,
+    bulk_id: &str,
+) -> Result<Option<(Option<String>, i64)>, StoreError> {
+    let row =
+        sqlx::query("SELECT file_name, created_at FROM vin_bulks WHERE id = $1 AND user_id = $2")
+            .bind(bulk_id)
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?;
     Ok(row
         .map(|r| Ok::<_, sqlx::Error>((r.try_get("file_name")?, r.try_get("created_at")?)))
         .transpose()?)
 }
 
 async fn counts(db: &Db, bulk_id: &str) -> Result<Progress, StoreError> {
-    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM vin_tasks WHERE bulk_id = $1 GROUP BY state")
-        .bind(bulk_id)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM vin_tasks WHERE bulk_id = $1 GROUP BY state")
+            .bind(bulk_id)
+            .fetch_all(&db.pool)
+            .await?;
     let mut p = Progress::default();
     for row in rows {
         let state: String = row.try_get("state")?;
@@ -77,7 +83,9 @@ async fn counts(db: &Db, bulk_id: &str) -> Result<Progress, StoreError> {
 
 /// A user's bulk: its file name, creation time and progress.
 pub async fn bulk(db: &Db, user_id: &str, bulk_id: &str) -> Result<BulkSummary, StoreError> {
-    let (file_name, created_at) = owned(db, user_id, bulk_id).await?.ok_or(StoreError::NotFound)?;
+    let (file_name, created_at) = owned(db, user_id, bulk_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(BulkSummary {
         id: bulk_id.to_owned(),
         file_name,
@@ -110,7 +118,9 @@ pub async fn recent(db: &Db, user_id: &str, limit: i64) -> Result<Vec<BulkSummar
 
 /// A user's bulk's tasks in their original order.
 pub async fn tasks(db: &Db, user_id: &str, bulk_id: &str) -> Result<Vec<TaskRow>, StoreError> {
-    owned(db, user_id, bulk_id).await?.ok_or(StoreError::NotFound)?;
+    owned(db, user_id, bulk_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let rows = sqlx::query(
         "SELECT vin, state, result FROM vin_tasks WHERE bulk_id = $1 AND user_id = $2 ORDER BY seq, id",
     )
@@ -149,12 +159,25 @@ fn cell(value: &str) -> String {
 /// The results as CSV: `vin,state,valid,make,model,year,body_type,errors`.
 pub fn to_csv(rows: &[TaskRow], decoder: &crate::vin::Decoder) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["vin", "state", "valid", "make", "model", "year", "body_type", "errors"])?;
+    w.write_record([
+        "vin",
+        "state",
+        "valid",
+        "make",
+        "model",
+        "year",
+        "body_type",
+        "errors",
+    ])?;
     for row in rows {
         let decoded = decoder.decode(&row.vin);
         let errors: Vec<String> = decoded.errors().map(ToString::to_string).collect();
         let r = row.report.as_ref();
-        let text = |f: fn(&Report) -> &Option<String>| r.and_then(|r| f(r).as_deref()).map(cell).unwrap_or_default();
+        let text = |f: fn(&Report) -> &Option<String>| {
+            r.and_then(|r| f(r).as_deref())
+                .map(cell)
+                .unwrap_or_default()
+        };
         w.write_record([
             cell(&row.vin),
             row.state.clone(),
@@ -191,13 +214,25 @@ mod tests {
     fn csv_has_a_header_and_one_line_per_vin() {
         let decoder = crate::vin::Decoder::new().expect("decoder data");
         let rows = vec![
-            TaskRow { vin: "1HGCM82633A004352".into(), state: "completed".into(), report: None },
-            TaskRow { vin: "=BAD".into(), state: "pending".into(), report: None },
+            TaskRow {
+                vin: "1HGCM82633A004352".into(),
+                state: "completed".into(),
+                report: None,
+            },
+            TaskRow {
+                vin: "=BAD".into(),
+                state: "pending".into(),
+                report: None,
+            },
         ];
         let text = String::from_utf8(to_csv(&rows, &decoder).expect("csv")).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "vin,state,valid,make,model,year,body_type,errors");
-        assert!(lines[1].starts_with("1HGCM82633A004352,completed,true,"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("1HGCM82633A004352,completed,true,"),
+            "{}",
+            lines[1]
+        );
         assert!(lines[2].starts_with("'=BAD,pending,false,"), "{}", lines[2]);
         assert_eq!(lines.len(), 3);
     }

@@ -68,7 +68,9 @@ fn progress_text(p: &bulks::Progress) -> String {
 }
 
 fn bulk_name(b: &BulkSummary) -> String {
-    b.file_name.clone().unwrap_or_else(|| format!("Pasted VINs, {}", when(b.created_at)))
+    b.file_name
+        .clone()
+        .unwrap_or_else(|| format!("Pasted VINs, {}", when(b.created_at)))
 }
 
 async fn decode_page(
@@ -148,9 +150,8 @@ async fn read_form(mut multipart: Multipart) -> Result<Submission, PanelError> {
                 let name = field.file_name().map(str::to_owned);
                 let bytes = field.bytes().await.map_err(bad)?;
                 if !bytes.is_empty() {
-                    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                        PanelError::BadInput("The file must be UTF-8 text.".into())
-                    })?;
+                    let text = String::from_utf8(bytes.to_vec())
+                        .map_err(|_| PanelError::BadInput("The file must be UTF-8 text.".into()))?;
                     s.text.push_str(&text);
                     s.text.push('\n');
                     s.file_name = name.map(|n| n.chars().take(200).collect());
@@ -202,27 +203,42 @@ async fn submit(
     let problem = |text: String| problem_page(&state, &user, text);
     match vins.len() {
         0 => problem("Paste or upload at least one VIN.".into()).await,
-        n if n > MAX_VINS => problem(format!("At most {MAX_VINS} VINs at a time ({n} given).")).await,
+        n if n > MAX_VINS => {
+            problem(format!("At most {MAX_VINS} VINs at a time ({n} given).")).await
+        }
         1 => {
             let decoder = decoder()?;
             let decoded = decoder.decode(&vins[0]);
             let errors: Vec<String> = decoded.errors().map(ToString::to_string).collect();
             if !errors.is_empty() {
-                return problem(format!("{} is not a valid VIN: {}.", vins[0], errors.join("; "))).await;
+                return problem(format!(
+                    "{} is not a valid VIN: {}.",
+                    vins[0],
+                    errors.join("; ")
+                ))
+                .await;
             }
-            let lookup = store::decode_cached(&state.db, &decoder, user.id(), &vins[0], false).await?;
-            Ok(decode_page(&state, &user, None, Some(report_view(&lookup))).await?.into_response())
+            let lookup =
+                store::decode_cached(&state.db, &decoder, user.id(), &vins[0], false).await?;
+            Ok(decode_page(&state, &user, None, Some(report_view(&lookup)))
+                .await?
+                .into_response())
         }
         _ => {
             let (bulk, _) =
-                store::create_bulk(&state.db, user.id(), &vins, form.file_name.as_deref(), None).await?;
+                store::create_bulk(&state.db, user.id(), &vins, form.file_name.as_deref(), None)
+                    .await?;
             worker::wake();
             Ok(Redirect::to(&format!("/panel/decode/bulks/{bulk}")).into_response())
         }
     }
 }
 
-async fn problem_page(state: &AppState, user: &PanelUser, text: String) -> Result<Response, PanelError> {
+async fn problem_page(
+    state: &AppState,
+    user: &PanelUser,
+    text: String,
+) -> Result<Response, PanelError> {
     let page = decode_page(state, user, Some((Notice::Problem, text.as_str())), None).await?;
     Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response())
 }
@@ -318,7 +334,10 @@ async fn csv(
         .map_err(|e| PanelError::Internal(e.to_string()))?;
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     // The bulk id is ours (`blk_` + hex), so it is safe in the header as it is.
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{bulk_id}.csv\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);

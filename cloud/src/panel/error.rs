@@ -95,7 +95,8 @@ impl PanelError {
     /// The failure as a JSON body `{"error": "..."}` (for the panel's own scripts).
     pub fn into_json(self) -> Response {
         let (status, message) = self.status_and_message();
-        let mut response = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
         self.add_retry_after(&mut response);
         response
     }

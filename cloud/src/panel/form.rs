@@ -69,7 +69,8 @@ fn header_token(parts: &axum::http::request::Parts) -> &str {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PanelError> {
-    serde_json::from_slice(bytes).map_err(|e| PanelError::BadInput(format!("Invalid request: {e}.")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| PanelError::BadInput(format!("Invalid request: {e}.")))
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for SessionForm<T> {

@@ -4,11 +4,11 @@
 
 use std::str::FromStr;
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use h3o::CellIndex;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -64,27 +64,47 @@ impl Draft {
 
     /// The cells: the pasted list when there is one, else the disk around the centre.
     fn cells(&self) -> Result<Vec<CellIndex>, PanelError> {
-        let pasted: Vec<&str> = self.cells.split([',', ' ', '\n', '\r', '\t']).filter(|s| !s.is_empty()).collect();
+        let pasted: Vec<&str> = self
+            .cells
+            .split([',', ' ', '\n', '\r', '\t'])
+            .filter(|s| !s.is_empty())
+            .collect();
         if pasted.len() > geofences::MAX_CELLS {
-            return Err(PanelError::BadInput(format!("At most {} cells.", geofences::MAX_CELLS)));
+            return Err(PanelError::BadInput(format!(
+                "At most {} cells.",
+                geofences::MAX_CELLS
+            )));
         }
         if !pasted.is_empty() {
             return pasted
                 .iter()
                 .map(|s| {
                     CellIndex::from_str(s.trim()).map_err(|_| {
-                        PanelError::BadInput(format!("“{}” is not an H3 cell index.", s.chars().take(32).collect::<String>()))
+                        PanelError::BadInput(format!(
+                            "“{}” is not an H3 cell index.",
+                            s.chars().take(32).collect::<String>()
+                        ))
                     })
                 })
                 .collect();
         }
         let num = |s: &str, what: &str| {
-            s.trim().parse::<f64>().map_err(|_| PanelError::BadInput(format!("Enter the {what} as a number.")))
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| PanelError::BadInput(format!("Enter the {what} as a number.")))
         };
         let lat = num(&self.lat, "latitude")?;
         let lng = num(&self.lng, "longitude")?;
-        let res = self.resolution.trim().parse::<u8>().map_err(|_| PanelError::BadInput("The resolution must be 0 to 15.".into()))?;
-        let rings = self.rings.trim().parse::<u32>().map_err(|_| PanelError::BadInput("The rings must be 0 to 25.".into()))?;
+        let res = self
+            .resolution
+            .trim()
+            .parse::<u8>()
+            .map_err(|_| PanelError::BadInput("The resolution must be 0 to 15.".into()))?;
+        let rings = self
+            .rings
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| PanelError::BadInput("The rings must be 0 to 25.".into()))?;
         map::disk(lat, lng, res, rings)
     }
 }
@@ -103,76 +123,94 @@ async fn page(
 ) -> Result<Markup, PanelError> {
     let fences = geofences::list(&state.db, user.id()).await?;
     let cars = vehicles::list(&state.db, user.id()).await?;
-    let car_name = |id: &str| cars.iter().find(|c| c.id == id).map(|c| c.definition.name()).unwrap_or_else(|| id.to_owned());
-    let resolution = if draft.resolution.is_empty() { "9" } else { &draft.resolution };
-    let rings = if draft.rings.is_empty() { "2" } else { &draft.rings };
-    Ok(layout::page("Geofences", user, Section::Geofences, html! {
-        h1 { "Geofences" }
-        @if let Some((kind, text)) = notice { (layout::notice(kind, text)) }
-        section.card {
-            h2 { "New geofence" }
-            form method="post" action="/panel/geofences" data-geofence-form {
-                (layout::csrf(&user.csrf))
-                (layout::field("Name", "name", "text", "off", &draft.name))
-                div.field {
-                    label for="f-type" { "Type" }
-                    select #f-type name="type" {
-                        @for k in Kind::ALL {
-                            option value=(k.as_str()) selected[draft.kind == k.as_str()] { (k.as_str()) }
-                        }
-                    }
-                }
-                @if !cars.is_empty() {
-                    fieldset {
-                        legend { "Vehicles" }
-                        @for c in &cars {
-                            label.check {
-                                input type="checkbox" name="device" value=(c.id) checked[draft.devices.contains(&c.id)];
-                                (c.definition.name())
+    let car_name = |id: &str| {
+        cars.iter()
+            .find(|c| c.id == id)
+            .map(|c| c.definition.name())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let resolution = if draft.resolution.is_empty() {
+        "9"
+    } else {
+        &draft.resolution
+    };
+    let rings = if draft.rings.is_empty() {
+        "2"
+    } else {
+        &draft.rings
+    };
+    Ok(layout::page(
+        "Geofences",
+        user,
+        Section::Geofences,
+        html! {
+            h1 { "Geofences" }
+            @if let Some((kind, text)) = notice { (layout::notice(kind, text)) }
+            section.card {
+                h2 { "New geofence" }
+                form method="post" action="/panel/geofences" data-geofence-form {
+                    (layout::csrf(&user.csrf))
+                    (layout::field("Name", "name", "text", "off", &draft.name))
+                    div.field {
+                        label for="f-type" { "Type" }
+                        select #f-type name="type" {
+                            @for k in Kind::ALL {
+                                option value=(k.as_str()) selected[draft.kind == k.as_str()] { (k.as_str()) }
                             }
                         }
                     }
-                }
-                fieldset.grid {
-                    legend { "Area: a centre and rings of H3 cells around it" }
-                    (layout::field("Latitude", "lat", "text", "off", &draft.lat))
-                    (layout::field("Longitude", "lng", "text", "off", &draft.lng))
-                    (layout::field("Resolution (0–15)", "resolution", "number", "off", resolution))
-                    (layout::field("Rings (0–25)", "rings", "number", "off", rings))
-                }
-                div.field {
-                    label for="f-cells" { "Or the H3 cells themselves (overrides the centre)" }
-                    textarea #f-cells name="cells" rows="3" spellcheck="false" { (draft.cells) }
-                }
-                @if let Some(cells) = preview {
-                    p.hint { "Select a cell and press Space, or click it, to leave it out or put it back." }
-                    (map::svg(&map::project(cells), "Preview", true))
-                }
-                div.actions {
-                    button type="submit" name="action" value="preview" { "Preview" }
-                    button type="submit" name="action" value="create" { "Create geofence" }
-                }
-            }
-        }
-        h2 { "Your geofences" }
-        @if fences.is_empty() { p { "None yet." } }
-        @for g in &fences {
-            @let cells: Vec<CellIndex> = g.cells.iter().filter_map(|c| CellIndex::from_str(c).ok()).collect();
-            article.card.geofence {
-                h3 { (g.name) }
-                p { (g.kind.as_str()) " · " (g.cells.len()) " cells"
-                    @if !g.device_ids.is_empty() {
-                        " · " (g.device_ids.iter().map(|id| car_name(id)).collect::<Vec<_>>().join(", "))
+                    @if !cars.is_empty() {
+                        fieldset {
+                            legend { "Vehicles" }
+                            @for c in &cars {
+                                label.check {
+                                    input type="checkbox" name="device" value=(c.id) checked[draft.devices.contains(&c.id)];
+                                    (c.definition.name())
+                                }
+                            }
+                        }
+                    }
+                    fieldset.grid {
+                        legend { "Area: a centre and rings of H3 cells around it" }
+                        (layout::field("Latitude", "lat", "text", "off", &draft.lat))
+                        (layout::field("Longitude", "lng", "text", "off", &draft.lng))
+                        (layout::field("Resolution (0–15)", "resolution", "number", "off", resolution))
+                        (layout::field("Rings (0–25)", "rings", "number", "off", rings))
+                    }
+                    div.field {
+                        label for="f-cells" { "Or the H3 cells themselves (overrides the centre)" }
+                        textarea #f-cells name="cells" rows="3" spellcheck="false" { (draft.cells) }
+                    }
+                    @if let Some(cells) = preview {
+                        p.hint { "Select a cell and press Space, or click it, to leave it out or put it back." }
+                        (map::svg(&map::project(cells), "Preview", true))
+                    }
+                    div.actions {
+                        button type="submit" name="action" value="preview" { "Preview" }
+                        button type="submit" name="action" value="create" { "Create geofence" }
                     }
                 }
-                (map::svg(&map::project(&cells), &g.name, false))
-                form method="post" action=(format!("/panel/geofences/{}/delete", g.id)) data-confirm=(format!("Delete the geofence “{}”?", g.name)) {
-                    (layout::csrf(&user.csrf))
-                    button.danger type="submit" aria-label=(format!("Delete geofence {}", g.name)) { "Delete" }
+            }
+            h2 { "Your geofences" }
+            @if fences.is_empty() { p { "None yet." } }
+            @for g in &fences {
+                @let cells: Vec<CellIndex> = g.cells.iter().filter_map(|c| CellIndex::from_str(c).ok()).collect();
+                article.card.geofence {
+                    h3 { (g.name) }
+                    p { (g.kind.as_str()) " · " (g.cells.len()) " cells"
+                        @if !g.device_ids.is_empty() {
+                            " · " (g.device_ids.iter().map(|id| car_name(id)).collect::<Vec<_>>().join(", "))
+                        }
+                    }
+                    (map::svg(&map::project(&cells), &g.name, false))
+                    form method="post" action=(format!("/panel/geofences/{}/delete", g.id)) data-confirm=(format!("Delete the geofence “{}”?", g.name)) {
+                        (layout::csrf(&user.csrf))
+                        button.danger type="submit" aria-label=(format!("Delete geofence {}", g.name)) { "Delete" }
+                    }
                 }
             }
-        }
-    }))
+        },
+    ))
 }
 
 async fn show(
@@ -206,7 +244,11 @@ async fn submit(
     let problem = match outcome.await {
         Ok(Ok(())) => return Ok(Redirect::to("/panel/geofences?done=created").into_response()),
         Ok(Err(cells)) => {
-            draft.cells = cells.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+            draft.cells = cells
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n");
             let page = page(&state, &user, &draft, Some(&cells), None).await?;
             return Ok(page.into_response());
         }
@@ -214,7 +256,14 @@ async fn submit(
         Err(PanelError::Devices(DevicesError::Conflict(m))) => m,
         Err(e) => return Err(e),
     };
-    let page = page(&state, &user, &draft, None, Some((Notice::Problem, &problem))).await?;
+    let page = page(
+        &state,
+        &user,
+        &draft,
+        None,
+        Some((Notice::Problem, &problem)),
+    )
+    .await?;
     Ok((StatusCode::BAD_REQUEST, page).into_response())
 }
 

@@ -1,7 +1,7 @@
 //! The panel's front page: the user's vehicles.
 
-use axum::extract::{Query, State};
 use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use maud::{Markup, html};
 use serde::Deserialize;

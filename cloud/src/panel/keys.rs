@@ -1,10 +1,10 @@
 //! API keys: create (the secret is shown once, on the answer to the form, and never
 //! again), list with last use, delete.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use maud::{Markup, html};
 use serde::Deserialize;
 

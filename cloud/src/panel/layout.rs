@@ -142,6 +142,9 @@ mod tests {
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(!page.contains("<script>alert"), "{page}");
         assert!(page.contains(r#"<meta name="viewport""#), "{page}");
-        assert!(page.contains(r##"<a class="skip" href="#main">"##), "{page}");
+        assert!(
+            page.contains(r##"<a class="skip" href="#main">"##),
+            "{page}"
+        );
     }
 }

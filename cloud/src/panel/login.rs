@@ -1,11 +1,11 @@
 //! Login with email and password (the checks, rate limits and timing rules of
 //! `/v1/auth/panel-login`, without its captcha: see [`login`]) and logout.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -79,7 +79,11 @@ async fn show(visitor: Visitor, Query(q): Query<LoginQuery>) -> Response {
     if visitor.user.is_some() {
         return Redirect::to(&next).into_response();
     }
-    let notice = q.done.as_deref().and_then(done_text).map(|t| (Notice::Ok, t));
+    let notice = q
+        .done
+        .as_deref()
+        .and_then(done_text)
+        .map(|t| (Notice::Ok, t));
     login_page(&visitor.csrf, "", &next, notice).into_response()
 }
 

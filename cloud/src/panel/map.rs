@@ -37,7 +37,12 @@ pub struct Drawing {
 pub fn project(cells: &[CellIndex]) -> Drawing {
     let outlines: Vec<(CellIndex, Vec<(f64, f64)>)> = cells
         .iter()
-        .map(|c| (*c, c.boundary().iter().map(|ll| (ll.lng(), ll.lat())).collect()))
+        .map(|c| {
+            (
+                *c,
+                c.boundary().iter().map(|ll| (ll.lng(), ll.lat())).collect(),
+            )
+        })
         .collect();
     let all = || outlines.iter().flat_map(|(_, pts)| pts.iter().copied());
     let (mut min_x, mut max_x, mut min_y, mut max_y) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -48,7 +53,11 @@ pub fn project(cells: &[CellIndex]) -> Drawing {
         max_y = max_y.max(lat);
     }
     if outlines.is_empty() {
-        return Drawing { height: WIDTH / 2.0, cells: Vec::new(), centre: (0.0, 0.0) };
+        return Drawing {
+            height: WIDTH / 2.0,
+            cells: Vec::new(),
+            centre: (0.0, 0.0),
+        };
     }
     let centre = ((min_y + max_y) / 2.0, (min_x + max_x) / 2.0);
     let k = centre.0.to_radians().cos().max(0.01);
@@ -69,10 +78,17 @@ pub fn project(cells: &[CellIndex]) -> Drawing {
                 // Writing to a String cannot fail.
                 let _ = write!(points, "{x:.1},{y:.1} ");
             }
-            DrawnCell { hex: cell.to_string(), points: points.trim_end().to_owned() }
+            DrawnCell {
+                hex: cell.to_string(),
+                points: points.trim_end().to_owned(),
+            }
         })
         .collect();
-    Drawing { height, cells: drawn, centre }
+    Drawing {
+        height,
+        cells: drawn,
+        centre,
+    }
 }
 
 /// The cells within `rings` steps of the cell holding (`lat`, `lng`) at `resolution`.
@@ -140,8 +156,16 @@ mod tests {
 
     #[test]
     fn bad_positions_and_sizes_are_refused() {
-        for (lat, lng, res, rings) in [(91.0, 0.0, 9, 1), (0.0, 181.0, 9, 1), (0.0, 0.0, 16, 1), (0.0, 0.0, 9, 26)] {
-            assert!(disk(lat, lng, res, rings).is_err(), "{lat} {lng} {res} {rings}");
+        for (lat, lng, res, rings) in [
+            (91.0, 0.0, 9, 1),
+            (0.0, 181.0, 9, 1),
+            (0.0, 0.0, 16, 1),
+            (0.0, 0.0, 9, 26),
+        ] {
+            assert!(
+                disk(lat, lng, res, rings).is_err(),
+                "{lat} {lng} {res} {rings}"
+            );
         }
     }
 
@@ -154,9 +178,16 @@ mod tests {
             for pair in c.points.split(' ') {
                 let (x, y) = pair.split_once(',').expect("x,y");
                 let (x, y): (f64, f64) = (x.parse().expect("x"), y.parse().expect("y"));
-                assert!((0.0..=WIDTH).contains(&x) && (0.0..=d.height).contains(&y), "{pair}");
+                assert!(
+                    (0.0..=WIDTH).contains(&x) && (0.0..=d.height).contains(&y),
+                    "{pair}"
+                );
             }
         }
-        assert!((d.centre.0 + 33.86).abs() < 0.1 && (d.centre.1 - 151.21).abs() < 0.1, "{:?}", d.centre);
+        assert!(
+            (d.centre.0 + 33.86).abs() < 0.1 && (d.centre.1 - 151.21).abs() < 0.1,
+            "{:?}",
+            d.centre
+        );
     }
 }

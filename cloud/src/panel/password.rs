@@ -2,11 +2,11 @@
 //! revokes every session of the account (panel cookies included); changing revokes all
 //! but the current one.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -74,13 +74,18 @@ async fn forgot(
     VisitorForm { visitor, form }: VisitorForm<ForgotForm>,
 ) -> Result<Response, PanelError> {
     if !users::is_plausible_email(&form.email) {
-        let page = forgot_form(&visitor.csrf, Some((Notice::Problem, "Enter a valid email address.")));
+        let page = forgot_form(
+            &visitor.csrf,
+            Some((Notice::Problem, "Enter a valid email address.")),
+        );
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     state.limits.check_login(&client.ip, Some(&form.email))?;
     let lang = Lang::choose(
         None,
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
     );
     let user = users::by_email(&state.db, &form.email).await?;
     let ttl = i64::try_from(state.config.email_link_ttl_secs).unwrap_or(3600);
@@ -92,11 +97,16 @@ async fn forgot(
             state.config.public_url.trim_end_matches('/')
         );
         let minutes = state.config.email_link_ttl_secs.div_ceil(60);
-        state.mailer.send(password_reset(&email, lang, &link, minutes));
+        state
+            .mailer
+            .send(password_reset(&email, lang, &link, minutes));
     }
     Ok(forgot_form(
         &visitor.csrf,
-        Some((Notice::Ok, "If the address has an account, a reset link is on its way.")),
+        Some((
+            Notice::Ok,
+            "If the address has an account, a reset link is on its way.",
+        )),
     )
     .into_response())
 }
@@ -149,7 +159,9 @@ async fn reset(
     let user_id = email_tokens::consume(&state.db, Purpose::Reset, &form.token)
         .await
         .map_err(|_| invalid())?;
-    let user = users::by_id(&state.db, &user_id).await?.ok_or_else(invalid)?;
+    let user = users::by_id(&state.db, &user_id)
+        .await?
+        .ok_or_else(invalid)?;
     let hash = state.passwords.hash(form.password).await?;
     users::set_password(&state.db, &user.id, &hash).await?;
     sessions::revoke_all(&state.db, &user.id, now()).await?;
@@ -168,11 +180,16 @@ async fn change(
     SessionForm { user, form }: SessionForm<ChangeForm>,
 ) -> Result<Response, PanelError> {
     state.limits.login_account.check(user.id())?;
-    let account = users::by_id(&state.db, user.id()).await?.ok_or(AccountError::NotFound)?;
+    let account = users::by_id(&state.db, user.id())
+        .await?
+        .ok_or(AccountError::NotFound)?;
     let problem = match policy_problem(&form.password, &form.confirm) {
         Some(p) => Some(p),
         None => {
-            let ok = state.passwords.verify(account.password_hash.clone(), form.current).await?;
+            let ok = state
+                .passwords
+                .verify(account.password_hash.clone(), form.current)
+                .await?;
             (!ok).then(|| "The current password is incorrect.".to_owned())
         }
     };

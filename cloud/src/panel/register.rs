@@ -3,11 +3,11 @@
 //! with its default team and project and signs the user in. The answer to a registration
 //! is the same whether or not the address already has an account.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -129,7 +129,10 @@ async fn send_mail(state: &AppState, reg: &Registration) -> Result<(), PanelErro
                 "Welcome to Pitlane. Confirm your address to activate your account.",
                 "This link expires in one hour.",
             ],
-            Some(("Confirm email", &format!("{base}/panel/verify?token={token}"))),
+            Some((
+                "Confirm email",
+                &format!("{base}/panel/verify?token={token}"),
+            )),
         )
     };
     state.mailer.send(mail);
@@ -165,18 +168,25 @@ async fn confirm(
     VisitorForm { form, .. }: VisitorForm<TokenQuery>,
 ) -> Result<Response, PanelError> {
     state.limits.login_ip.check(&client.ip)?;
-    let invalid = || PanelError::BadInput("This confirmation link is invalid, used or expired.".into());
+    let invalid =
+        || PanelError::BadInput("This confirmation link is invalid, used or expired.".into());
     let reg_id = email_tokens::consume(&state.db, Purpose::Verify, &form.token)
         .await
         .map_err(|_| invalid())?;
-    let reg = teams::registration(&state.db, &reg_id).await?.ok_or_else(invalid)?;
+    let reg = teams::registration(&state.db, &reg_id)
+        .await?
+        .ok_or_else(invalid)?;
     let (user, _team) = match teams::complete(&state.db, &reg).await {
         Ok(done) => done,
         Err(AccountError::InvalidToken | AccountError::Conflict) => return Err(invalid()),
         Err(e) => return Err(e.into()),
     };
     let cookie = session::open(&state, &user.id, tls).await?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/panel/?done=welcome")).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/panel/?done=welcome"),
+    )
+        .into_response())
 }
 
 #[cfg(test)]
@@ -195,14 +205,42 @@ mod tests {
     #[test]
     fn registration_form_rules() {
         for (name, email, pw, confirm, ok) in [
-            ("Ana", "ana@example.com", "kettle-lamp-91", "kettle-lamp-91", true),
-            ("Ana", "ana@example", "kettle-lamp-91", "kettle-lamp-91", false),
-            ("", "ana@example.com", "kettle-lamp-91", "kettle-lamp-91", false),
-            ("Ana", "ana@example.com", "kettle-lamp-91", "kettle-lamp-92", false),
+            (
+                "Ana",
+                "ana@example.com",
+                "kettle-lamp-91",
+                "kettle-lamp-91",
+                true,
+            ),
+            (
+                "Ana",
+                "ana@example",
+                "kettle-lamp-91",
+                "kettle-lamp-91",
+                false,
+            ),
+            (
+                "",
+                "ana@example.com",
+                "kettle-lamp-91",
+                "kettle-lamp-91",
+                false,
+            ),
+            (
+                "Ana",
+                "ana@example.com",
+                "kettle-lamp-91",
+                "kettle-lamp-92",
+                false,
+            ),
             ("Ana", "ana@example.com", "short", "short", false),
             ("Ana", "ana@example.com", "password", "password", false),
         ] {
-            assert_eq!(check_form(name, email, pw, confirm).is_ok(), ok, "{name} {email} {pw}");
+            assert_eq!(
+                check_form(name, email, pw, confirm).is_ok(),
+                ok,
+                "{name} {email} {pw}"
+            );
         }
     }
 }

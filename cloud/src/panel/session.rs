@@ -15,9 +15,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::PanelError;
+use crate::accounts::now;
 use crate::accounts::secrets::{ct_eq, hmac_sha256_hex, random_token};
 use crate::accounts::sessions::{self, ActiveSession, Kind};
-use crate::accounts::now;
 use crate::app::AppState;
 
 /// The signed-in session's cookie.
@@ -67,7 +67,10 @@ fn key(state: &AppState, label: &str) -> Vec<u8> {
 }
 
 fn cookie_mac(state: &AppState, session_id: &str) -> String {
-    hmac_sha256_hex(&key(state, "pitlane/panel-cookie/v1"), session_id.as_bytes())
+    hmac_sha256_hex(
+        &key(state, "pitlane/panel-cookie/v1"),
+        session_id.as_bytes(),
+    )
 }
 
 fn csrf_for(state: &AppState, binding: &str) -> String {
@@ -112,7 +115,8 @@ fn forwarded_tls(headers: &HeaderMap) -> bool {
 
 /// Opens a panel session for `user_id` and answers its `Set-Cookie` value.
 pub async fn open(state: &AppState, user_id: &str, tls: Tls) -> Result<String, PanelError> {
-    let ttl = SESSION_SECS.min(i64::try_from(state.config.session_max_age_secs).unwrap_or(SESSION_SECS));
+    let ttl =
+        SESSION_SECS.min(i64::try_from(state.config.session_max_age_secs).unwrap_or(SESSION_SECS));
     let tls = tls.0 || state.config.public_url.starts_with("https://");
     let sid = sessions::create(&state.db, user_id, Kind::Hmac, None, now(), ttl).await?;
     let value = format!("{sid}.{}", cookie_mac(state, &sid));
@@ -159,7 +163,9 @@ impl FromRequestParts<AppState> for PanelUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PanelError> {
         match from_cookie(parts, state).await? {
             Some(user) => Ok(user),
-            None => Err(PanelError::NeedLogin { next: next_of(parts) }),
+            None => Err(PanelError::NeedLogin {
+                next: next_of(parts),
+            }),
         }
     }
 }

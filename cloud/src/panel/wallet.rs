@@ -64,7 +64,8 @@ async fn login_challenge(
         state.limits.login_ip.check(&client.ip)?;
         challenge(&state, &body.address).await
     };
-    run.await.map_or_else(PanelError::into_json, IntoResponse::into_response)
+    run.await
+        .map_or_else(PanelError::into_json, IntoResponse::into_response)
 }
 
 fn signature_refused(e: AccountError) -> PanelError {
@@ -92,9 +93,13 @@ async fn login(
             .map_err(signature_refused)?;
         let cookie = session::open(&state, &user.id, tls).await?;
         let next = safe_next(body.next.as_deref());
-        Ok::<_, PanelError>(([(header::SET_COOKIE, cookie)], Json(json!({ "redirect": next }))))
+        Ok::<_, PanelError>((
+            [(header::SET_COOKIE, cookie)],
+            Json(json!({ "redirect": next })),
+        ))
     };
-    run.await.map_or_else(PanelError::into_json, IntoResponse::into_response)
+    run.await
+        .map_or_else(PanelError::into_json, IntoResponse::into_response)
 }
 
 async fn link_challenge(
@@ -105,7 +110,8 @@ async fn link_challenge(
         state.limits.login_account.check(user.id())?;
         challenge(&state, &body.address).await
     };
-    run.await.map_or_else(PanelError::into_json, IntoResponse::into_response)
+    run.await
+        .map_or_else(PanelError::into_json, IntoResponse::into_response)
 }
 
 async fn link(
@@ -126,9 +132,12 @@ async fn link(
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(Json(json!({ "redirect": "/panel/account?done=wallet-linked" })))
+        Ok(Json(
+            json!({ "redirect": "/panel/account?done=wallet-linked" }),
+        ))
     };
-    run.await.map_or_else(PanelError::into_json, IntoResponse::into_response)
+    run.await
+        .map_or_else(PanelError::into_json, IntoResponse::into_response)
 }
 
 /// Spends a Web3 challenge and answers the wallet that signed it (the proof half of

@@ -1,0 +1,8 @@
+//! The web panel over real HTTP (no browser): account flows, CSRF refusal, cookie flags,
+//! cross-user refusal and the pages' forms. The browser-driven tests are in the root
+//! package's `tests/panel.rs`.
+
+mod accounts;
+mod pages;
+mod security;
+mod support;
