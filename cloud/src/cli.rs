@@ -1,6 +1,7 @@
 //! Command-line subcommands of `pitlane-cloud`, one file each.
 
 pub mod decode;
+pub mod device;
 pub mod serve;
 pub mod user;
 
@@ -22,6 +23,8 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Manage accounts (create the first admin).
     User(user::UserArgs),
+    /// Provision aftermarket devices (MQTT credentials and agent configuration).
+    Device(device::DeviceArgs),
 }
 
 /// Runs the parsed command line.
@@ -30,5 +33,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Decode(args) => decode::run(args),
         Command::User(args) => user::run(args).await,
+        Command::Device(args) => device::run(args).await,
     }
 }

@@ -21,6 +21,7 @@ pub mod privileges;
 pub mod provisioning;
 pub mod signatures;
 pub mod vehicles;
+pub mod vin;
 
 use pitlane_shared::eip712::{DimoDomain, U256};
 use pitlane_shared::identity::Address;

@@ -18,7 +18,7 @@ pub struct UserDevice {
     /// ISO 3166-1 alpha-3.
     pub country_code: String,
     pub vin: Option<String>,
-    /// Whether a paired device has confirmed the VIN (always false until pairing exists).
+    /// Whether the paired device has confirmed the VIN (signed keccak256 of it).
     pub vin_confirmed: bool,
     pub can_protocol: Option<String>,
     pub created_at: i64,
@@ -180,6 +180,26 @@ pub async fn set_vin(db: &Db, user_id: &str, id: &str, vin: &str) -> Result<(), 
     .bind(user_id)
     .execute(&db.pool)
     .await;
+    vin_updated(updated)
+}
+
+/// Replaces the VIN of vehicle `id` with one its paired device signed (the caller has
+/// checked the signature): the VIN is then confirmed.
+pub async fn set_confirmed_vin(db: &Db, id: &str, vin: &str) -> Result<(), DevicesError> {
+    let updated = sqlx::query(
+        "UPDATE user_devices SET vin = $1, vin_confirmed = 1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(vin)
+    .bind(now())
+    .bind(id)
+    .execute(&db.pool)
+    .await;
+    vin_updated(updated)
+}
+
+fn vin_updated(
+    updated: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
+) -> Result<(), DevicesError> {
     match updated {
         Ok(r) if r.rows_affected() == 0 => Err(DevicesError::NotFound("user device")),
         Ok(_) => Ok(()),

@@ -218,23 +218,52 @@ async fn list(
 #[serde(rename_all = "camelCase")]
 struct VinBody {
     vin: String,
-    /// DIMO's paired-device signature of keccak256(VIN). Pairing does not exist yet, so only
-    /// the owner may change a VIN and this field is not consulted.
-    #[allow(dead_code)]
-    signature: Option<String>,
+    /// The paired device's signature of keccak256(VIN) (0x hex or an array of bytes).
+    signature: Option<crate::registry::signatures::SignatureInput>,
 }
 
-/// Replaces the VIN of the caller's vehicle (owner only; the VIN is validated).
+/// Replaces a vehicle's VIN (validated). The owner may always change it; with `signature`,
+/// the paired device's signature of keccak256(VIN), the VIN is confirmed, and such a
+/// request is accepted from any signed-in caller. Without a valid signature, someone
+/// else's vehicle answers 404 like a missing one.
 async fn update_vin(
     State(state): State<AppState>,
     user: DevicesUser,
     Path(id): Path<String>,
     req: Result<Json<VinBody>, JsonRejection>,
 ) -> Result<StatusCode, DevicesApiError> {
-    owned_vehicle(&state, &user, &id).await?;
+    if !is_id(&id) {
+        return Err(DevicesError::NotFound("user device").into());
+    }
+    let owned = match vehicles::owned(&state.db, &user.0, &id).await {
+        Ok(_) => true,
+        Err(DevicesError::NotFound(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
     let req = body(req)?;
     let vin = vehicles::validate_vin(&req.vin)?;
-    vehicles::set_vin(&state.db, &user.0, &id, &vin.0.vin).await?;
+    let vin = vin.0.vin;
+    let Some(signature) = &req.signature else {
+        if !owned {
+            return Err(DevicesError::NotFound("user device").into());
+        }
+        vehicles::set_vin(&state.db, &user.0, &id, &vin).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    use crate::registry::RegistryError;
+    match crate::registry::vin::check_device_vin_signature(&state.db, &id, &vin, signature).await {
+        Ok(()) => {}
+        Err(_) if !owned => return Err(DevicesError::NotFound("user device").into()),
+        Err(RegistryError::BadSignature(m) | RegistryError::BadInput(m)) => {
+            return Err(DevicesError::BadInput(m).into());
+        }
+        Err(RegistryError::Db(e)) => return Err(DevicesError::Db(e).into()),
+        Err(e) => {
+            tracing::error!(error = %e, "checking a VIN signature");
+            return Err(DevicesApiError(Failure::Internal));
+        }
+    }
+    vehicles::set_confirmed_vin(&state.db, &id, &vin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

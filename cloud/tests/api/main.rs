@@ -2,6 +2,7 @@
 //! fresh SQLite database, and again on PostgreSQL when `PITLANE_TEST_DATABASE_URL` is set.
 
 mod auth_v1;
+mod claim;
 mod decode;
 mod devices_error_codes;
 mod devices_geofences;
@@ -10,6 +11,8 @@ mod devices_vehicles;
 mod foundation;
 mod helpers;
 mod hmac_auth;
+mod mint_pair;
+mod registry;
 mod team_auth;
 mod users;
 mod web3;
