@@ -1,8 +1,10 @@
 //! API tests over real HTTP: one binary, one module per API family. Each test runs on a
 //! fresh SQLite database, and again on PostgreSQL when `PITLANE_TEST_DATABASE_URL` is set.
 
+mod admin_devices;
 mod auth_v1;
 mod claim;
+mod dcn;
 mod decode;
 mod devices_error_codes;
 mod devices_geofences;
@@ -14,5 +16,6 @@ mod hmac_auth;
 mod mint_pair;
 mod registry;
 mod team_auth;
+mod tokens;
 mod users;
 mod web3;
