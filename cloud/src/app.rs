@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::db::{Backend, Db, DbError};
 use crate::email::{MailError, Mailer};
 use crate::http;
+use crate::observability::{self, DatabaseCheck, Readiness};
 use crate::ratelimit::RateLimits;
 
 /// Everything handlers share; cheap to clone.
@@ -49,6 +50,8 @@ pub struct Shared {
     pub registry: Arc<dyn crate::registry::ledger::Registry>,
     /// Asks a device to sign a claim or pairing payload (over MQTT); `None` without one.
     pub device_signer: Option<Arc<dyn crate::registry::DeviceSigner>>,
+    /// What `/readyz` checks; the database from the start, other parts register theirs.
+    pub readiness: Readiness,
 }
 
 impl Deref for AppState {
@@ -100,9 +103,14 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         limits: RateLimits::new(&config),
         registry: Arc::new(crate::registry::ledger::LedgerRegistry),
         device_signer: None,
+        readiness: Readiness::default(),
         db,
         config,
     }));
+    state
+        .readiness
+        .register(Arc::new(DatabaseCheck(state.db.clone())));
+    observability::prometheus();
     state.limits.spawn_janitor();
     crate::vin::worker::start(&state.db);
     if matches!(state.captcha, Captcha::Dev { token: None }) {
@@ -134,6 +142,7 @@ pub fn routes() -> Router<AppState> {
         .merge(http::tokens::router())
         .merge(http::admin_devices::router())
         .merge(http::dcn::router())
+        .merge(http::health::router())
         .merge(crate::panel::router())
 }
 
@@ -164,6 +173,8 @@ pub fn router(state: AppState) -> Router {
     // Layers run outside-in from the bottom: request id first, so traces carry it.
     routes()
         .with_state(state.clone())
+        // Per route (so the matched route pattern is known), inside the timeout layer.
+        .layer(axum::middleware::from_fn(observability::track_http))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(cors)

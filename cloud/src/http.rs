@@ -12,6 +12,7 @@ pub mod docs;
 pub mod error_codes;
 pub mod failure;
 pub mod geofences;
+pub mod health;
 pub mod hmac_auth;
 pub mod mint;
 pub mod pairing;

@@ -14,6 +14,7 @@ pub mod db;
 pub mod devices;
 pub mod email;
 pub mod http;
+pub mod observability;
 pub mod panel;
 pub mod ratelimit;
 pub mod registry;
