@@ -160,6 +160,7 @@ pub async fn run_with_ready(
         keep_alive: Duration::from_secs(mqtt.keep_alive_secs.max(5)),
         backoff_max: Duration::from_secs(mqtt.backoff_max_secs.max(1)),
         status,
+        login: sync::login(mqtt)?,
     };
     let (command_tx, mut command_rx) = mpsc::channel(16);
     let sync_task = tokio::spawn(sync::run(
@@ -174,7 +175,6 @@ pub async fn run_with_ready(
     answer_interrupted(&publisher);
     let executor = Executor {
         verifier: CommandVerifier::new(mqtt.cloud_command_address, address),
-        login: sync::login(mqtt)?,
         profile: config
             .commands
             .profile
