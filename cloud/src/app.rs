@@ -50,6 +50,8 @@ pub struct Shared {
     pub registry: Arc<dyn crate::registry::ledger::Registry>,
     /// Asks a device to sign a claim or pairing payload (over MQTT); `None` without one.
     pub device_signer: Option<Arc<dyn crate::registry::DeviceSigner>>,
+    /// The MQTT layer (broker link, ingest, command dispatch).
+    pub mqtt: Option<crate::mqtt::MqttLayer>,
     /// What `/readyz` checks; the database from the start, other parts register theirs.
     pub readiness: Readiness,
 }
@@ -78,6 +80,8 @@ pub enum AppError {
     Captcha(#[from] CaptchaError),
     #[error(transparent)]
     Accounts(#[from] AccountError),
+    #[error(transparent)]
+    Mqtt(#[from] crate::mqtt::MqttError),
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -94,6 +98,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         None => load_or_create_secret(&config.data_dir.join("token-secret"))?,
     };
     let keys = DerivedKeys::new(&master);
+    let mqtt = crate::mqtt::MqttLayer::start(&config, db.clone()).await?;
     let state = AppState(Arc::new(Shared {
         tokens: TokenKeys::new(&keys.jwt),
         keys,
@@ -102,7 +107,8 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         captcha: Captcha::from_config(&config)?,
         limits: RateLimits::new(&config),
         registry: Arc::new(crate::registry::ledger::LedgerRegistry),
-        device_signer: None,
+        device_signer: Some(Arc::new(mqtt.clone())),
+        mqtt: Some(mqtt),
         readiness: Readiness::default(),
         db,
         config,
@@ -120,6 +126,14 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     }
     tracing::info!(backend = ?state.db.backend, "storage ready");
     Ok((router(state.clone()), state))
+}
+
+/// Stops background work that holds connections (the MQTT layer), then closes storage.
+pub async fn shutdown(state: &AppState) {
+    if let Some(mqtt) = &state.mqtt {
+        mqtt.stop().await;
+    }
+    state.db.close().await;
 }
 
 /// Every API family's routes. Add new families here.
@@ -142,8 +156,10 @@ pub fn routes() -> Router<AppState> {
         .merge(http::tokens::router())
         .merge(http::admin_devices::router())
         .merge(http::dcn::router())
-        .merge(http::health::router())
+        .merge(http::vehicle_commands::router())
+        .merge(http::device_status::router())
         .merge(crate::panel::router())
+        .merge(http::health::router())
 }
 
 /// Routes plus the middleware stack, bound to `state`.

@@ -26,6 +26,10 @@ pub struct Config {
     pub mqtt_username: Option<String>,
     /// Password the cloud presents to the broker.
     pub mqtt_password: Option<Secret>,
+    /// Client id at an external broker; give each instance its own (its persistent session).
+    pub mqtt_client_id: String,
+    /// Shared-subscription group: instances in one group split the device traffic.
+    pub mqtt_share_group: String,
     /// The cloud's command key file; default `<data_dir>/command.key` (created, mode 0600).
     pub command_key_file: Option<PathBuf>,
     /// How long a command stays executable after it is issued, seconds.
@@ -151,6 +155,13 @@ impl Default for Config {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             mqtt_addr: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            mqtt_url: None,
+            mqtt_username: None,
+            mqtt_password: None,
+            mqtt_client_id: "pitlane-cloud".into(),
+            mqtt_share_group: "pitlane-cloud".into(),
+            command_key_file: None,
+            command_ttl_secs: 30,
             data_dir: PathBuf::from("./pitlane-data"),
             database_url: None,
             token_secret: None,
@@ -172,11 +183,6 @@ impl Default for Config {
             smtp_username: None,
             smtp_password: None,
             smtp_from: "Pitlane <no-reply@pitlane.invalid>".into(),
-            mqtt_url: None,
-            mqtt_username: None,
-            mqtt_password: None,
-            command_key_file: None,
-            command_ttl_secs: 30,
             smtp_timeout_secs: 10,
             captcha_siteverify_url: None,
             captcha_secret: None,
@@ -225,6 +231,13 @@ enum Kind {
 const KEYS: &[(&str, Kind)] = &[
     ("http_addr", Kind::Str),
     ("mqtt_addr", Kind::Str),
+    ("mqtt_url", Kind::Str),
+    ("mqtt_username", Kind::Str),
+    ("mqtt_password", Kind::Str),
+    ("mqtt_client_id", Kind::Str),
+    ("mqtt_share_group", Kind::Str),
+    ("command_key_file", Kind::Str),
+    ("command_ttl_secs", Kind::Int),
     ("data_dir", Kind::Str),
     ("database_url", Kind::Str),
     ("token_secret", Kind::Str),
@@ -266,11 +279,6 @@ const KEYS: &[(&str, Kind)] = &[
 impl Config {
     /// Loads the file (if any) and overlays the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-    ("mqtt_url", Kind::Str),
-    ("mqtt_username", Kind::Str),
-    ("mqtt_password", Kind::Str),
-    ("command_key_file", Kind::Str),
-    ("command_ttl_secs", Kind::Int),
         Self::load_from(file, std::env::vars())
     }
 
@@ -360,6 +368,7 @@ impl Config {
             ("web3_challenge_ttl_secs", self.web3_challenge_ttl_secs),
             ("privilege_token_ttl_secs", self.privilege_token_ttl_secs),
             ("device_sign_timeout_secs", self.device_sign_timeout_secs),
+            ("command_ttl_secs", self.command_ttl_secs),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0"));
@@ -383,11 +392,39 @@ impl Config {
                 "is required with captcha_siteverify_url",
             ));
         }
+        if let Some(url) = &self.mqtt_url
+            && !(url.starts_with("mqtt://") || url.starts_with("tcp://"))
+        {
+            return Err(invalid("mqtt_url", "must be mqtt://host[:port]"));
+        }
+        if self.mqtt_password.is_some() && self.mqtt_username.is_none() {
+            return Err(invalid("mqtt_username", "is required with mqtt_password"));
+        }
+        for (key, value) in [
+            ("mqtt_client_id", &self.mqtt_client_id),
+            ("mqtt_share_group", &self.mqtt_share_group),
+        ] {
+            let ok = !value.is_empty()
+                && value.len() <= 64
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(invalid(key, "must be 1-64 letters, digits, - or _"));
+            }
+        }
         crate::registry::validate_config(self).map_err(|(key, message)| invalid(key, &message))?;
         if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("smtp_from", "is not a valid mailbox"));
         }
         Ok(())
+    }
+
+    /// The command key file in effect.
+    pub fn command_key_path(&self) -> PathBuf {
+        self.command_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("command.key"))
     }
 
     /// The database URL in effect.
@@ -402,7 +439,6 @@ impl Config {
     }
 }
 
-            ("command_ttl_secs", self.command_ttl_secs),
 fn env_value(var: &str, value: &str, kind: Kind) -> Result<toml::Value, ConfigError> {
     Ok(match kind {
         Kind::Str => toml::Value::String(value.to_owned()),
@@ -426,14 +462,6 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        if let Some(url) = &self.mqtt_url
-            && !(url.starts_with("mqtt://") || url.starts_with("tcp://"))
-        {
-            return Err(invalid("mqtt_url", "must be mqtt://host[:port]"));
-        }
-        if self.mqtt_password.is_some() && self.mqtt_username.is_none() {
-            return Err(invalid("mqtt_username", "is required with mqtt_password"));
-        }
         pairs
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -441,13 +469,6 @@ mod tests {
     }
 
     fn load_toml(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    /// The command key file in effect.
-    pub fn command_key_path(&self) -> PathBuf {
-        self.command_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("command.key"))
-    }
-
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cloud.toml");
         std::fs::write(&path, text).expect("write");
@@ -470,6 +491,13 @@ mod tests {
         let c = Config::load_from(None, env(&[])).expect("defaults");
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("./pitlane-data"));
+        assert_eq!(c.mqtt_addr.to_string(), "127.0.0.1:1883");
+        assert_eq!(
+            c.command_key_path(),
+            PathBuf::from("./pitlane-data/command.key")
+        );
+        assert_eq!(c.command_ttl_secs, 30);
+        assert!(c.mqtt_url.is_none());
         assert!(
             c.effective_database_url()
                 .starts_with("sqlite://./pitlane-data/pitlane.db")
@@ -512,13 +540,6 @@ mod tests {
     }
 
     fn check_error(text: &str, vars: &[(&str, &str)], needle: &str) {
-        assert_eq!(c.mqtt_addr.to_string(), "127.0.0.1:1883");
-        assert_eq!(
-            c.command_key_path(),
-            PathBuf::from("./pitlane-data/command.key")
-        );
-        assert_eq!(c.command_ttl_secs, 30);
-        assert!(c.mqtt_url.is_none());
         let err = load_toml(text, vars).expect_err("must fail").to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");
     }
@@ -533,6 +554,11 @@ mod tests {
         check_error("email_link_ttl_secs = 7200\n", &[], "email_link_ttl_secs");
         check_error("token_secret = \"short\"\n", &[], "token_secret");
         check_error("database_url = \"mysql://x\"\n", &[], "database_url");
+        check_error("mqtt_url = \"http://x\"\n", &[], "mqtt_url");
+        check_error("mqtt_password = \"p\"\n", &[], "mqtt_username");
+        check_error("command_ttl_secs = 0\n", &[], "command_ttl_secs");
+        check_error("mqtt_share_group = \"a/b\"\n", &[], "mqtt_share_group");
+        check_error("mqtt_client_id = \"\"\n", &[], "mqtt_client_id");
         check_error(
             "captcha_siteverify_url = \"http://x\"\n",
             &[],
@@ -540,6 +566,3 @@ mod tests {
         );
     }
 }
-        check_error("mqtt_url = \"http://x\"\n", &[], "mqtt_url");
-        check_error("mqtt_password = \"p\"\n", &[], "mqtt_username");
-        check_error("command_ttl_secs = 0\n", &[], "command_ttl_secs");

@@ -12,6 +12,7 @@ fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)], args: &[&str]) -> Co
         .env_remove("DATABASE_URL")
         .env_remove("PITLANE_DATABASE_URL")
         .env("PITLANE_HTTP_ADDR", "127.0.0.1:0")
+        .env("PITLANE_MQTT_ADDR", "127.0.0.1:0")
         .env("PITLANE_DATA_DIR", dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -24,8 +24,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(%local, "HTTP API listening");
     eprintln!("pitlane-cloud: HTTP API on http://{local} (docs at /docs)");
+    if let Some(mqtt) = &state.mqtt {
+        if let Some(broker) = mqtt.broker_addr() {
+            eprintln!("pitlane-cloud: MQTT broker on mqtt://{broker}");
+        }
+        eprintln!(
+            "pitlane-cloud: command key address {}",
+            mqtt.command_address().to_checksum()
+        );
+    }
     app::serve(listener, router, shutdown_signal()).await?;
-    state.db.close().await;
+    app::shutdown(&state).await;
     eprintln!("pitlane-cloud: stopped");
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::user_devices::{DevicesApiError, DevicesUser, body, owned_vehicle};
 use crate::app::AppState;
 use crate::devices::error_codes::{self, Query, Source};
+use crate::http::failure::Failure;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,13 +79,73 @@ async fn submit(
     Ok(Json(json!({ "queries": [query_json(&query)] })))
 }
 
-/// Marks the most recent query cleared and answers it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClearBody {
+    /// Also ask the vehicle's paired device to clear the codes in the car (OBD service 04).
+    #[serde(default)]
+    clear_on_vehicle: bool,
+}
+
+/// Marks the most recent query cleared and answers it. With `{"clearOnVehicle": true}` the
+/// paired device is also sent `dtc.clear`; the answer then carries that command's
+/// `requestId` (its outcome: `GET /v1/vehicle/{tokenId}/commands/{requestId}`).
 async fn clear(
     State(state): State<AppState>,
     user: DevicesUser,
     Path(id): Path<String>,
+    raw: axum::body::Bytes,
 ) -> Result<Json<Value>, DevicesApiError> {
     let vehicle = owned_vehicle(&state, &user, &id).await?;
+    let req: ClearBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        ClearBody::default()
+    } else {
+        serde_json::from_slice(&raw)
+            .map_err(|e| DevicesApiError(Failure::BadRequest(format!("request body: {e}"))))?
+    };
+    // Find the device first, so a vehicle without one fails before anything is cleared.
+    let target = if req.clear_on_vehicle {
+        let conflict = |m: &str| DevicesApiError(Failure::Conflict(m.to_owned()));
+        let token = crate::registry::vehicles::vehicle_of_user_device(&state.db, &vehicle.id)
+            .await
+            .map_err(|e| internal(&e))?
+            .ok_or_else(|| {
+                conflict("clearOnVehicle needs a minted vehicle with a paired device")
+            })?;
+        let paired = crate::registry::paired_device(&state.db, token.token_id)
+            .await
+            .map_err(|e| internal(&e))?
+            .ok_or_else(|| conflict("clearOnVehicle needs a paired aftermarket device"))?;
+        let mqtt = state
+            .mqtt
+            .clone()
+            .ok_or_else(|| conflict("clearOnVehicle needs the MQTT layer, which is not running"))?;
+        Some((mqtt, paired))
+    } else {
+        None
+    };
     let query = error_codes::clear_latest(&state.db, &vehicle).await?;
-    Ok(Json(query_json(&query)))
+    let mut body = query_json(&query);
+    if let Some((mqtt, paired)) = target {
+        let sent = mqtt
+            .send_command(crate::mqtt::dispatch::CommandRequest {
+                device: paired.address,
+                action: pitlane_shared::command::Action::DtcClear,
+                params: json!({}),
+                vehicle_token_id: Some(paired.vehicle_token_id),
+                user_id: Some(&user.0),
+                ttl: None,
+            })
+            .await
+            .map_err(|e| internal(&e))?;
+        if let Some(o) = body.as_object_mut() {
+            o.insert("requestId".into(), Value::String(sent.request_id));
+        }
+    }
+    Ok(Json(body))
+}
+
+fn internal(e: &dyn std::fmt::Display) -> DevicesApiError {
+    tracing::error!(error = %e, "error codes: clear on vehicle");
+    DevicesApiError(Failure::Internal)
 }

@@ -166,7 +166,7 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
-        self.state.db.close().await;
+        app::shutdown(&self.state).await;
         if let Some((admin_url, name)) = self.pg.take() {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
                 let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -238,6 +238,7 @@ pub async fn spawn_app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Tes
     config.login_per_ip_per_minute = 1000;
     config.login_per_account_per_minute = 1000;
     config.exist_email_per_minute = 1000;
+    config.mqtt_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     tweak(&mut config);
     let (router, state) = app::build(config).await.expect("build app");
     let (tx, rx) = oneshot::channel::<()>();

@@ -1,0 +1,99 @@
+//! What a device last reported, for its owner (Web3 token, devices-API error shape):
+//! `GET /v1/aftermarket/device/by-serial/{serial}/status` (the claimed device's owner) and
+//! `GET /v1/user/devices/{userDeviceId}/status` (through the vehicle's paired device).
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use pitlane_shared::identity::Address;
+use serde_json::{Value, json};
+
+use super::user_devices::{DevicesApiError, DevicesUser, owned_vehicle};
+use crate::app::AppState;
+use crate::commands::envelope::rfc3339_ms;
+use crate::http::failure::Failure;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/aftermarket/device/by-serial/{serial}/status",
+            get(by_serial),
+        )
+        .route("/v1/user/devices/{user_device_id}/status", get(by_vehicle))
+}
+
+fn internal(e: &dyn std::fmt::Display) -> DevicesApiError {
+    tracing::error!(error = %e, "device status");
+    DevicesApiError(Failure::Internal)
+}
+
+/// The status body: `{online, lastSeen, vin, ignition, firmware, bus, dtcs, telemetry}`.
+async fn status_json(state: &AppState, device: &Address) -> Result<Value, DevicesApiError> {
+    let s = crate::telemetry::state::get(&state.db, device)
+        .await
+        .map_err(|e| internal(&e))?;
+    let Some(s) = s else {
+        return Ok(json!({
+            "address": device.to_checksum(),
+            "online": false, "lastSeen": null, "vin": null, "ignition": null,
+            "firmware": null, "bus": null, "dtcs": null, "telemetry": null,
+        }));
+    };
+    Ok(json!({
+        "address": device.to_checksum(),
+        "online": s.online,
+        "lastSeen": rfc3339_ms(s.last_seen_ms),
+        "vin": s.vin,
+        "ignition": s.ignition,
+        "firmware": s.firmware,
+        "bus": s.bus,
+        "dtcs": s.dtcs.map(|d| json!({ "codes": d, "reportedAt": s.dtcs_ms.map(rfc3339_ms) })),
+        "telemetry": s.telemetry.map(|t| json!({ "report": t, "recordedAt": s.telemetry_ms.map(rfc3339_ms) })),
+    }))
+}
+
+async fn by_serial(
+    State(state): State<AppState>,
+    user: DevicesUser,
+    Path(serial): Path<String>,
+) -> Result<Json<Value>, DevicesApiError> {
+    let device = crate::registry::device_by_serial(&state.db, &serial)
+        .await
+        .map_err(|e| internal(&e))?
+        .filter(|d| d.owner_user_id.as_deref() == Some(user.0.as_str()))
+        .ok_or_else(|| DevicesApiError(Failure::NotFound("aftermarket device not found".into())))?;
+    Ok(Json(status_json(&state, &device.address).await?))
+}
+
+async fn by_vehicle(
+    State(state): State<AppState>,
+    user: DevicesUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, DevicesApiError> {
+    let vehicle = owned_vehicle(&state, &user, &id).await?;
+    let device = paired_device_of(&state, &vehicle.id)
+        .await?
+        .ok_or_else(|| {
+            DevicesApiError(Failure::NotFound(
+                "this vehicle has no paired aftermarket device".into(),
+            ))
+        })?;
+    Ok(Json(status_json(&state, &device).await?))
+}
+
+/// The address of the device paired with a user device (vehicle), if it is minted and paired.
+pub async fn paired_device_of(
+    state: &AppState,
+    user_device_id: &str,
+) -> Result<Option<Address>, DevicesApiError> {
+    let Some(token) = crate::registry::vehicles::vehicle_of_user_device(&state.db, user_device_id)
+        .await
+        .map_err(|e| internal(&e))?
+    else {
+        return Ok(None);
+    };
+    Ok(crate::registry::paired_device(&state.db, token.token_id)
+        .await
+        .map_err(|e| internal(&e))?
+        .map(|p| p.address))
+}

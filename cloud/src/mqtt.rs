@@ -1,0 +1,279 @@
+//! The MQTT layer: the embedded broker (or an external one by `mqtt_url`), the cloud's client
+//! link, the ingest pipeline and command dispatch, started together by [`MqttLayer::start`]
+//! and stopped by [`MqttLayer::stop`].
+//!
+//! ```text
+//! devices ──MQTT──▶ broker ──shared subscription──▶ link ──▶ ingest: verify (2 threads) ──▶ store (1 tx per batch) ──▶ ack
+//! HTTP ──▶ dispatch: command row + seq ──▶ signed envelope ──▶ link ──▶ broker ──▶ device
+//! ```
+
+pub mod broker;
+pub mod dispatch;
+pub mod ingest;
+pub mod link;
+pub mod stats;
+pub mod verify;
+pub mod waiters;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pitlane_shared::identity::{Address, DeviceKey};
+use rumqttc::AsyncClient;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::commands::key::CommandKeyError;
+use crate::config::Config;
+use crate::db::Db;
+use crate::telemetry::store::IngestStore;
+use broker::{EmbeddedBroker, InternalLogin};
+use link::LinkSettings;
+use stats::{Counts, IngestStats};
+use waiters::Waiters;
+
+/// Received messages waiting for the pipeline (beyond this the link stops reading and the
+/// broker holds them).
+const INCOMING_QUEUE: usize = 4 * ingest::MAX_BATCH;
+/// Telemetry and event rows kept per device.
+pub const TELEMETRY_HISTORY: i64 = 1_000;
+/// How long envelope ids are remembered for de-duplication.
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Why the MQTT layer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    #[error(transparent)]
+    CommandKey(#[from] CommandKeyError),
+    #[error("embedded MQTT broker on {addr}: {source}")]
+    Broker {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("mqtt_url {0:?} is not mqtt://host[:port]")]
+    Url(String),
+}
+
+/// The running MQTT layer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MqttLayer(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    client: AsyncClient,
+    key: DeviceKey,
+    ttl: Duration,
+    waiters: Arc<Waiters>,
+    stats: Arc<IngestStats>,
+    ready: watch::Receiver<bool>,
+    shutdown: watch::Sender<bool>,
+    broker: Option<EmbeddedBroker>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Held from seq allocation to the hand-off to the client, so one instance publishes a
+    /// device's commands in seq order.
+    publish: tokio::sync::Mutex<()>,
+}
+
+fn parse_url(url: &str) -> Result<(String, u16), MqttError> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| MqttError::Url(url.to_owned()))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| MqttError::Url(url.to_owned()))?),
+        None => (rest, 1883),
+    };
+    if host.is_empty() || host.contains('/') || host.contains('@') {
+        return Err(MqttError::Url(url.to_owned()));
+    }
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+impl MqttLayer {
+    /// Loads the command key, starts the embedded broker unless `mqtt_url` names an external
+    /// one, and starts the link, the ingest pipeline and the sweepers.
+    pub async fn start(config: &Config, db: Db) -> Result<Self, MqttError> {
+        let key = crate::commands::key::load_or_create(&config.command_key_path())?;
+        let (broker, host, port, client_id, login) = match &config.mqtt_url {
+            Some(url) => {
+                let (host, port) = parse_url(url)?;
+                let login = config.mqtt_username.clone().map(|u| {
+                    let p = config
+                        .mqtt_password
+                        .as_ref()
+                        .map(|p| p.expose().to_owned())
+                        .unwrap_or_default();
+                    (u, p)
+                });
+                (None, host, port, config.mqtt_client_id.clone(), login)
+            }
+            None => {
+                let internal = InternalLogin::generate();
+                let broker = EmbeddedBroker::start(config.mqtt_addr, db.clone(), internal.clone())
+                    .map_err(|source| MqttError::Broker {
+                        addr: config.mqtt_addr,
+                        source,
+                    })?;
+                let host = broker.addr.ip().to_string();
+                let port = broker.addr.port();
+                let login = Some((internal.username, internal.password));
+                (Some(broker), host, port, internal.client_id, login)
+            }
+        };
+        let settings = LinkSettings {
+            host,
+            port,
+            client_id,
+            login,
+            filter: format!(
+                "$share/{}/{}",
+                config.mqtt_share_group,
+                pitlane_shared::topics::ALL_UP
+            ),
+            // Room for an ack of every message the pipeline can hold, plus commands.
+            request_capacity: INCOMING_QUEUE + 4 * ingest::MAX_BATCH + 1_024,
+        };
+        let (client, events) = link::client(&settings);
+        let (ready_tx, ready) = watch::channel(false);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
+        let waiters = Arc::new(Waiters::default());
+        let stats = Arc::new(IngestStats::default());
+        let mut tasks = vec![
+            tokio::spawn(link::run(
+                settings,
+                client.clone(),
+                events,
+                incoming_tx,
+                ready_tx,
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(ingest::run(
+                db.clone(),
+                Arc::new(IngestStore::default()),
+                client.clone(),
+                incoming_rx,
+                waiters.clone(),
+                stats.clone(),
+            )),
+        ];
+        tasks.push(tokio::spawn(sweep(db.clone(), shutdown_rx)));
+        tracing::info!(
+            command_address = %key.address().to_checksum(),
+            embedded = broker.is_some(),
+            "MQTT layer started"
+        );
+        Ok(MqttLayer(Arc::new(Inner {
+            db,
+            client,
+            key,
+            ttl: Duration::from_secs(config.command_ttl_secs),
+            waiters,
+            stats,
+            ready,
+            shutdown,
+            broker,
+            tasks: Mutex::new(tasks),
+            publish: tokio::sync::Mutex::new(()),
+        })))
+    }
+
+    /// Whether the link is connected and subscribed (for `/readyz`).
+    pub fn is_ready(&self) -> bool {
+        *self.0.ready.borrow()
+    }
+
+    /// Waits until the link is connected and subscribed; false when `timeout` passed first.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let mut ready = self.0.ready.clone();
+        tokio::time::timeout(timeout, ready.wait_for(|r| *r))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// What ingest did with the device messages this instance received.
+    pub fn ingest_counts(&self) -> Counts {
+        self.0.stats.snapshot()
+    }
+
+    /// The embedded broker's address (None with an external broker).
+    pub fn broker_addr(&self) -> Option<SocketAddr> {
+        self.0.broker.as_ref().map(|b| b.addr)
+    }
+
+    /// The address of the command key (agents pin it as `cloud_command_address`).
+    pub fn command_address(&self) -> Address {
+        self.0.key.address()
+    }
+
+    /// Stops the link (disconnecting cleanly), the pipeline and the embedded listener.
+    pub async fn stop(&self) {
+        self.0.shutdown.send_replace(true);
+        let tasks: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.0.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            // The pipeline ends when the link drops its queue; bound the wait regardless.
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        if let Some(b) = &self.0.broker {
+            b.stop();
+        }
+    }
+}
+
+/// Expires overdue commands every second; trims telemetry and old envelope ids every minute.
+async fn sweep(db: Db, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        let now = crate::telemetry::now_ms();
+        if let Err(e) = crate::commands::store::sweep(&db, now).await {
+            tracing::warn!(error = %e, "command expiry sweep");
+        }
+        n += 1;
+        if n % 60 == 0 {
+            let before = now - i64::try_from(DEDUP_WINDOW.as_millis()).unwrap_or(i64::MAX);
+            if let Err(e) = crate::telemetry::store::prune(&db, TELEMETRY_HISTORY, before).await {
+                tracing::warn!(error = %e, "telemetry pruning");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(url: &str, expected: Option<(&str, u16)>) {
+        assert_eq!(
+            parse_url(url).ok(),
+            expected.map(|(h, p)| (h.to_owned(), p)),
+            "{url}"
+        );
+    }
+
+    #[test]
+    fn broker_urls() {
+        check("mqtt://127.0.0.1:18831", Some(("127.0.0.1", 18831)));
+        check("mqtt://broker.example", Some(("broker.example", 1883)));
+        check("tcp://[::1]:1884", Some(("::1", 1884)));
+        check("mqtt://host:port", None);
+        check("http://host:1883", None);
+        check("mqtt://user@host:1883", None);
+        check("mqtt://:1883", None);
+    }
+}

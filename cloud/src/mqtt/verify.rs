@@ -1,0 +1,275 @@
+//! Checks one received device message: the topic names a device, the payload is a signed
+//! envelope of the topic's type, signed by that device's key and about that device. No I/O:
+//! the ingest pipeline runs this on its worker threads, the bench calls it directly.
+
+use pitlane_shared::command::CommandResult;
+use pitlane_shared::envelope::{Envelope, EnvelopeError, Expected, SignedEnvelope};
+use pitlane_shared::identity::Address;
+use pitlane_shared::topics::{DtcReport, StatusReport, TelemetryReport, Topic, UpKind, VinReport};
+use serde_json::Value;
+
+/// Largest payload looked at; bigger ones are malformed (the broker caps them too).
+pub const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// A message that passed every check, with its typed data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub device: Address,
+    pub envelope_id: String,
+    /// Envelope `time`, Unix milliseconds.
+    pub time_ms: i64,
+    pub body: Body,
+}
+
+/// The typed `data` of a verified envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Status(StatusReport),
+    Vin(VinReport),
+    Dtc(DtcReport),
+    Telemetry(TelemetryReport),
+    Event(Value),
+    Result(CommandResult),
+}
+
+impl Body {
+    /// The topic kind this body arrived on.
+    pub fn kind(&self) -> UpKind {
+        match self {
+            Body::Status(_) => UpKind::Status,
+            Body::Vin(_) => UpKind::Vin,
+            Body::Dtc(_) => UpKind::Dtc,
+            Body::Telemetry(_) => UpKind::Telemetry,
+            Body::Event(_) => UpKind::Event,
+            Body::Result(_) => UpKind::Result,
+        }
+    }
+}
+
+/// Why a message was dropped; [`Rejected::outcome`] is its metrics label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("topic {topic:?}: {reason}")]
+    Topic { topic: String, reason: String },
+    #[error("payload of {0} bytes is larger than {MAX_PAYLOAD}")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Malformed(String),
+    /// The signature does not recover to the topic's device: a foreign key or altered bytes.
+    #[error("forged: {0}")]
+    Forged(String),
+}
+
+impl Rejected {
+    /// `malformed` or `forged`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Rejected::Forged(_) => "forged",
+            _ => "malformed",
+        }
+    }
+}
+
+/// Checks one message. Check order: topic, size, envelope form, signature (signer = the
+/// topic's device), subject (= the device's lowercase address), type (= the topic's),
+/// data shape.
+pub fn verify(topic: &str, payload: &[u8]) -> Result<Verified, Rejected> {
+    let kind = match topic.parse::<Topic>() {
+        Ok(Topic::Up { device, kind }) => (device, kind),
+        Ok(Topic::Command { .. }) => {
+            return Err(Rejected::Topic {
+                topic: topic.to_owned(),
+                reason: "a command topic is not device traffic".into(),
+            });
+        }
+        Err(e) => {
+            return Err(Rejected::Topic {
+                topic: topic.to_owned(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let (device, kind) = kind;
+    if payload.len() > MAX_PAYLOAD {
+        return Err(Rejected::TooLarge(payload.len()));
+    }
+    let signed = SignedEnvelope::<Value>::from_slice(payload)
+        .map_err(|e| Rejected::Malformed(e.to_string()))?;
+    let envelope: Envelope<Value> =
+        signed
+            .verify(&Expected::from_device(device))
+            .map_err(|e| match e {
+                EnvelopeError::WrongSigner { .. } => Rejected::Forged(e.to_string()),
+                // Genuinely signed by this device but about another: never applied, and not
+                // a forgery either.
+                EnvelopeError::WrongSubject { .. } => Rejected::Malformed(e.to_string()),
+                other => Rejected::Malformed(other.to_string()),
+            })?;
+    if envelope.event_type != kind.event_type() {
+        return Err(Rejected::Malformed(format!(
+            "envelope type {:?} on the {kind} topic, expected {:?}",
+            envelope.event_type,
+            kind.event_type()
+        )));
+    }
+    if envelope.id.is_empty() || envelope.id.len() > 128 {
+        return Err(Rejected::Malformed(
+            "envelope id must be 1 to 128 characters".into(),
+        ));
+    }
+    let time_ms = envelope
+        .timestamp()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .ok_or_else(|| Rejected::Malformed(format!("envelope time {:?}", envelope.time)))?;
+    let data = |e: serde_json::Error| Rejected::Malformed(format!("{kind} data: {e}"));
+    let body = match kind {
+        UpKind::Status => Body::Status(serde_json::from_value(envelope.data).map_err(data)?),
+        UpKind::Vin => Body::Vin(serde_json::from_value(envelope.data).map_err(data)?),
+        UpKind::Dtc => Body::Dtc(serde_json::from_value(envelope.data).map_err(data)?),
+        UpKind::Telemetry => Body::Telemetry(serde_json::from_value(envelope.data).map_err(data)?),
+        UpKind::Event => {
+            if !envelope.data.is_object() {
+                return Err(Rejected::Malformed("event data must be an object".into()));
+            }
+            Body::Event(envelope.data)
+        }
+        UpKind::Result => Body::Result(serde_json::from_value(envelope.data).map_err(data)?),
+    };
+    Ok(Verified {
+        device,
+        envelope_id: envelope.id,
+        time_ms,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use pitlane_shared::identity::DeviceKey;
+    use pitlane_shared::topics::{self, Ignition, Presence};
+    use serde_json::json;
+
+    use super::*;
+
+    fn signed(key: &DeviceKey, kind: UpKind, subject: &str, data: Value) -> Vec<u8> {
+        Envelope::new(
+            kind.event_type(),
+            "id-1",
+            topics::device_source(key.address()),
+            subject,
+            SystemTime::now(),
+            data,
+        )
+        .sign(key)
+        .unwrap()
+        .to_vec()
+        .unwrap()
+    }
+
+    fn status() -> Value {
+        json!({"state": "online", "firmware": "0.1.0", "bus": "sim://", "ignition": "on"})
+    }
+
+    fn check(topic: &str, payload: &[u8], expected: Result<UpKind, &str>) {
+        match (verify(topic, payload), expected) {
+            (Ok(v), Ok(kind)) => assert_eq!(v.body.kind(), kind),
+            (Err(e), Err(outcome)) => assert_eq!(e.outcome(), outcome, "{e}"),
+            (got, want) => panic!("{topic}: got {got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn only_genuine_messages_on_their_own_topic_pass() {
+        let key = DeviceKey::generate();
+        let me = key.address();
+        let other = DeviceKey::generate();
+        let subject = me.to_lowercase_hex();
+        let good = signed(&key, UpKind::Status, &subject, status());
+        let status_topic = topics::up(me, UpKind::Status);
+        check(&status_topic, &good, Ok(UpKind::Status));
+        let v = verify(&status_topic, &good).unwrap();
+        assert_eq!(v.device, me);
+        assert_eq!(
+            v.body,
+            Body::Status(StatusReport {
+                state: Presence::Online,
+                firmware: "0.1.0".into(),
+                bus: "sim://".into(),
+                ignition: Ignition::On,
+            })
+        );
+        // Signed by a foreign key, published on my topic.
+        let foreign = signed(&other, UpKind::Status, &subject, status());
+        check(&status_topic, &foreign, Err("forged"));
+        // My genuine message replayed on another device's topic.
+        check(
+            &topics::up(other.address(), UpKind::Status),
+            &good,
+            Err("forged"),
+        );
+        // Tampered after signing.
+        let tampered = String::from_utf8(good.clone())
+            .unwrap()
+            .replace("online", "offline");
+        check(&status_topic, tampered.as_bytes(), Err("forged"));
+        // Genuine but about another device.
+        let wrong_subject = signed(
+            &key,
+            UpKind::Status,
+            &other.address().to_lowercase_hex(),
+            status(),
+        );
+        check(&status_topic, &wrong_subject, Err("malformed"));
+        // The right signature but on the wrong topic kind.
+        check(&topics::up(me, UpKind::Vin), &good, Err("malformed"));
+        // Data that does not fit the type.
+        let bad_data = signed(&key, UpKind::Status, &subject, json!({"state": "maybe"}));
+        check(&status_topic, &bad_data, Err("malformed"));
+        check(&status_topic, b"not json", Err("malformed"));
+        check(&status_topic, b"{}", Err("malformed"));
+        check(
+            &status_topic,
+            &vec![b' '; MAX_PAYLOAD + 1],
+            Err("malformed"),
+        );
+        check("pitlane/v1/dev/0x12/up/status", &good, Err("malformed"));
+        check(&topics::command(me), &good, Err("malformed"));
+    }
+
+    #[test]
+    fn every_kind_parses() {
+        let key = DeviceKey::generate();
+        let me = key.address();
+        let s = me.to_lowercase_hex();
+        let cases = [
+            (
+                UpKind::Vin,
+                json!({"vin": "5NPEB4AC9DH571382", "query": "functional0902", "check_digit_valid": true}),
+            ),
+            (
+                UpKind::Dtc,
+                json!({"stored": {"7E8": ["P0301"]}, "pending": {}, "permanent": {}}),
+            ),
+            (
+                UpKind::Telemetry,
+                json!({"ignition": "on", "values": [{"ecu": "7E8", "pid": "0C", "name": "rpm", "value": 800.0, "unit": "rpm"}]}),
+            ),
+            (UpKind::Event, json!({"what": "boot"})),
+            (
+                UpKind::Result,
+                json!({"request_id": "r1", "action": "doors.lock", "status": "executed"}),
+            ),
+        ];
+        for (kind, data) in cases {
+            check(
+                &topics::up(me, kind),
+                &signed(&key, kind, &s, data),
+                Ok(kind),
+            );
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! Applies a batch of verified device messages in one transaction: new envelope ids are
+//! claimed in `mqtt_envelopes` (`ON CONFLICT DO NOTHING … RETURNING` says which are new), only
+//! those are applied, in arrival order. Messages of devices missing from the registry are
+//! dropped (an external broker may let anyone publish).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+use pitlane_shared::identity::Address;
+use pitlane_shared::topics::{DtcReport, Presence, StatusReport};
+use sqlx::{Any, Row, Transaction};
+
+use super::TelemetryError;
+use crate::commands::store as commands;
+use crate::db::Db;
+use crate::mqtt::verify::{Body, Verified};
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Stored,
+    Duplicate,
+    UnknownDevice,
+}
+
+impl Outcome {
+    /// The `outcome` label of `pitlane_mqtt_messages_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Stored => "stored",
+            Outcome::Duplicate => "duplicate",
+            Outcome::UnknownDevice => "unknown_device",
+        }
+    }
+}
+
+/// The outcome of each message (same order as the batch) and the command requests whose
+/// status a result changed.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub outcomes: Vec<Outcome>,
+    pub finished_commands: Vec<(String, &'static str)>,
+}
+
+/// Stores batches; remembers which device addresses are registered.
+#[derive(Debug, Default)]
+pub struct IngestStore {
+    known: Mutex<HashSet<Address>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The set is only a cache: a panic elsewhere cannot leave it inconsistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `($1, $2, …), (…)` for `rows` rows of `cols` placeholders.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl IngestStore {
+    /// Which of `devices` are registered (cached once seen).
+    async fn registered(
+        &self,
+        db: &Db,
+        devices: &HashSet<Address>,
+    ) -> Result<HashSet<Address>, TelemetryError> {
+        let unknown: Vec<Address> = {
+            let known = lock(&self.known);
+            devices
+                .iter()
+                .filter(|d| !known.contains(d))
+                .copied()
+                .collect()
+        };
+        if !unknown.is_empty() {
+            let sql = format!(
+                "SELECT address FROM aftermarket_devices WHERE address IN ({})",
+                (1..=unknown.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for d in &unknown {
+                q = q.bind(d.to_lowercase_hex());
+            }
+            let rows = q.fetch_all(&db.pool).await?;
+            let mut known = lock(&self.known);
+            for row in rows {
+                let text: String = row.try_get("address")?;
+                if let Ok(a) = text.parse() {
+                    known.insert(a);
+                }
+            }
+        }
+        let known = lock(&self.known);
+        Ok(devices
+            .iter()
+            .filter(|d| known.contains(d))
+            .copied()
+            .collect())
+    }
+
+    /// Applies `batch` (arrival order) in one transaction.
+    pub async fn store(
+        &self,
+        db: &Db,
+        batch: &[Verified],
+        now_ms: i64,
+    ) -> Result<BatchOutcome, TelemetryError> {
+        let devices: HashSet<Address> = batch.iter().map(|v| v.device).collect();
+        let registered = self.registered(db, &devices).await?;
+        let mut outcomes = vec![Outcome::Duplicate; batch.len()];
+        // First copy of each (device, id) in this batch; later copies are duplicates.
+        let mut first: HashMap<(Address, &str), usize> = HashMap::new();
+        for (i, v) in batch.iter().enumerate() {
+            if !registered.contains(&v.device) {
+                outcomes[i] = Outcome::UnknownDevice;
+            } else {
+                first.entry((v.device, v.envelope_id.as_str())).or_insert(i);
+            }
+        }
+        // Trouble-code reports of paired devices also become error-code queries; the pairing
+        // is read before the transaction (a read, and rare).
+        let mut vehicles: HashMap<Address, String> = HashMap::new();
+        for v in batch {
+            if matches!(v.body, Body::Dtc(_))
+                && registered.contains(&v.device)
+                && !vehicles.contains_key(&v.device)
+                && let Some(p) = crate::registry::pairing_of_device(db, &v.device).await?
+            {
+                vehicles.insert(v.device, p.user_device_id);
+            }
+        }
+        let mut tx = db.pool.begin().await?;
+        let mut candidates: Vec<usize> = first.values().copied().collect();
+        candidates.sort_unstable();
+        let new = claim_ids(&mut tx, batch, &candidates, now_ms).await?;
+        let mut finished = Vec::new();
+        let mut seen_devices: BTreeMap<String, ()> = BTreeMap::new();
+        let mut telemetry_rows = Vec::new();
+        for &i in &candidates {
+            let v = &batch[i];
+            if !new.contains(&(v.device.to_lowercase_hex(), v.envelope_id.clone())) {
+                continue;
+            }
+            outcomes[i] = Outcome::Stored;
+            let address = v.device.to_lowercase_hex();
+            if seen_devices.insert(address.clone(), ()).is_none() {
+                touch(&mut tx, &address, now_ms).await?;
+            }
+            match &v.body {
+                Body::Status(s) => apply_status(&mut tx, &address, s, v.time_ms).await?,
+                Body::Vin(r) => {
+                    sqlx::query(
+                        "INSERT INTO device_vin_reports (device_address, vin, query, \
+                         check_digit_valid, reported_ms) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&address)
+                    .bind(&r.vin)
+                    .bind(&r.query)
+                    .bind(i64::from(r.check_digit_valid))
+                    .bind(v.time_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE device_state SET vin = $1, vin_query = $2, vin_ms = $3 \
+                         WHERE device_address = $4 AND (vin_ms IS NULL OR vin_ms <= $3)",
+                    )
+                    .bind(&r.vin)
+                    .bind(&r.query)
+                    .bind(v.time_ms)
+                    .bind(&address)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Body::Dtc(r) => {
+                    apply_dtcs(&mut tx, &address, r, v.time_ms, vehicles.get(&v.device)).await?
+                }
+                Body::Telemetry(t) => telemetry_rows.push((
+                    address,
+                    "telemetry",
+                    serde_json::to_string(t)?,
+                    v.time_ms,
+                )),
+                Body::Event(e) => telemetry_rows.push((address, "event", e.to_string(), v.time_ms)),
+                Body::Result(r) => {
+                    if let Some(status) =
+                        commands::apply_result(&mut tx, &v.device, r, now_ms).await?
+                    {
+                        finished.push((r.request_id.clone(), status));
+                    }
+                }
+            }
+        }
+        insert_telemetry(&mut tx, &telemetry_rows).await?;
+        tx.commit().await?;
+        Ok(BatchOutcome {
+            outcomes,
+            finished_commands: finished,
+        })
+    }
+}
+
+/// Claims the envelope ids of `rows`; returns the ones that were new.
+async fn claim_ids(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[Verified],
+    rows: &[usize],
+    now_ms: i64,
+) -> Result<HashSet<(String, String)>, TelemetryError> {
+    let mut new = HashSet::new();
+    // Stay well inside every engine's bound on bound parameters.
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO mqtt_envelopes (device_address, envelope_id, kind, received_ms) \
+             VALUES {} ON CONFLICT DO NOTHING RETURNING device_address, envelope_id",
+            placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for &i in chunk {
+            let v = &batch[i];
+            q = q
+                .bind(v.device.to_lowercase_hex())
+                .bind(&v.envelope_id)
+                .bind(v.body.kind().as_str())
+                .bind(now_ms);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            new.insert((row.try_get("device_address")?, row.try_get("envelope_id")?));
+        }
+    }
+    Ok(new)
+}
+
+/// Creates the device's state row if needed and records that it was seen now.
+async fn touch(
+    tx: &mut Transaction<'static, Any>,
+    address: &str,
+    now_ms: i64,
+) -> Result<(), TelemetryError> {
+    sqlx::query(
+        "INSERT INTO device_state (device_address, last_seen_ms) VALUES ($1, $2) \
+         ON CONFLICT (device_address) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
+    )
+    .bind(address)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Presence follows arrival order, except that an `online` status older than the one
+/// applied (an ignition change replayed from the outbox) is ignored; `offline` (the last
+/// will, signed when the connection was made) always applies.
+async fn apply_status(
+    tx: &mut Transaction<'static, Any>,
+    address: &str,
+    s: &StatusReport,
+    time_ms: i64,
+) -> Result<(), TelemetryError> {
+    let ignition = serde_json::to_value(s.ignition)?;
+    let query = match s.state {
+        Presence::Online => sqlx::query(
+            "UPDATE device_state SET online = 1, status_ms = $1, firmware = $2, bus = $3, \
+             ignition = $4 WHERE device_address = $5 \
+             AND (status_ms IS NULL OR status_ms <= $1)",
+        )
+        .bind(time_ms)
+        .bind(&s.firmware)
+        .bind(&s.bus)
+        .bind(ignition.as_str().unwrap_or("unknown").to_owned())
+        .bind(address),
+        Presence::Offline => {
+            sqlx::query("UPDATE device_state SET online = 0 WHERE device_address = $1")
+                .bind(address)
+        }
+    };
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Every distinct code of a report (stored, pending, permanent), in a stable order.
+pub fn distinct_codes(r: &DtcReport) -> Vec<String> {
+    let mut seen = HashSet::new();
+    [&r.stored, &r.pending, &r.permanent]
+        .into_iter()
+        .flat_map(|m| m.values().flatten())
+        .filter(|c| seen.insert(c.as_str()))
+        .cloned()
+        .collect()
+}
+
+async fn apply_dtcs(
+    tx: &mut Transaction<'static, Any>,
+    address: &str,
+    r: &DtcReport,
+    time_ms: i64,
+    vehicle: Option<&String>,
+) -> Result<(), TelemetryError> {
+    let json = serde_json::to_string(r)?;
+    sqlx::query(
+        "INSERT INTO device_dtc_reports (device_address, report, reported_ms) VALUES ($1, $2, $3)",
+    )
+    .bind(address)
+    .bind(&json)
+    .bind(time_ms)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE device_state SET dtcs = $1, dtcs_ms = $2 \
+         WHERE device_address = $3 AND (dtcs_ms IS NULL OR dtcs_ms <= $2)",
+    )
+    .bind(&json)
+    .bind(time_ms)
+    .bind(address)
+    .execute(&mut **tx)
+    .await?;
+    let Some(user_device_id) = vehicle else {
+        return Ok(());
+    };
+    let codes: Vec<String> = distinct_codes(r).into_iter().take(100).collect();
+    if codes.is_empty() {
+        return Ok(());
+    }
+    // Codes a device sends are validated like a user's; an invalid one is left out of the
+    // vehicle's history (the raw report above keeps it).
+    let valid: Vec<String> = codes
+        .iter()
+        .filter_map(|c| crate::devices::error_codes::parse_codes(std::slice::from_ref(c)).ok())
+        .flatten()
+        .map(|d| d.to_string())
+        .collect();
+    if valid.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO error_code_queries (user_device_id, source, codes, requested_at) \
+         VALUES ($1, 'device', $2, $3)",
+    )
+    .bind(user_device_id)
+    .bind(valid.join(","))
+    .bind(time_ms / 1000)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Inserts telemetry and event rows, and moves each device's newest telemetry into its state.
+async fn insert_telemetry(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[(String, &'static str, String, i64)],
+) -> Result<(), TelemetryError> {
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO device_telemetry (device_address, kind, data, recorded_ms) VALUES {}",
+            placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for (address, kind, data, time) in chunk {
+            q = q.bind(address).bind(*kind).bind(data).bind(*time);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    let mut newest: HashMap<&str, (&str, i64)> = HashMap::new();
+    for (address, kind, data, time) in rows {
+        if *kind != "telemetry" {
+            continue;
+        }
+        let slot = newest.entry(address).or_insert((data, *time));
+        if *time >= slot.1 {
+            *slot = (data, *time);
+        }
+    }
+    for (address, (data, time)) in newest {
+        sqlx::query(
+            "UPDATE device_state SET telemetry = $1, telemetry_ms = $2 \
+             WHERE device_address = $3 AND (telemetry_ms IS NULL OR telemetry_ms <= $2)",
+        )
+        .bind(data)
+        .bind(time)
+        .bind(address)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Trims telemetry and events to the newest `keep` rows per device, and forgets envelope
+/// ids older than `dedup_ms` (a duplicate arriving later than that is stored again).
+pub async fn prune(db: &Db, keep: i64, dedup_before_ms: i64) -> Result<u64, TelemetryError> {
+    let trimmed = sqlx::query(
+        "DELETE FROM device_telemetry WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() \
+         OVER (PARTITION BY device_address ORDER BY id DESC) AS rn FROM device_telemetry) t \
+         WHERE rn > $1)",
+    )
+    .bind(keep)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    sqlx::query("DELETE FROM mqtt_envelopes WHERE received_ms < $1")
+        .bind(dedup_before_ms)
+        .execute(&db.pool)
+        .await?;
+    Ok(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_and_columns() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(1, 1), "($1)");
+    }
+
+    #[test]
+    fn distinct_codes_keep_first_order() {
+        let mut r = DtcReport::default();
+        r.stored
+            .insert("7E8".into(), vec!["P0301".into(), "P0420".into()]);
+        r.pending.insert("7E8".into(), vec!["P0171".into()]);
+        r.permanent.insert("7E8".into(), vec!["P0420".into()]);
+        assert_eq!(distinct_codes(&r), vec!["P0301", "P0420", "P0171"]);
+    }
+}
