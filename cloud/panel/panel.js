@@ -90,7 +90,7 @@
     });
   }
 
-  if (window.ethereum) {
+  function setupWallet() {
     var login = document.querySelector("[data-wallet-login]");
     if (login) {
       login.hidden = false;
@@ -103,6 +103,10 @@
       walletFlow(link, "/panel/account/wallet/challenge", "/panel/account/wallet", {});
     }
   }
+  // Wallets inject window.ethereum before page scripts run, or announce a late injection
+  // with the "ethereum#initialized" event (as MetaMask does).
+  if (window.ethereum) setupWallet();
+  else window.addEventListener("ethereum#initialized", setupWallet, { once: true });
 
   // Bulk decode progress: poll until done, then show the results.
   var bulk = document.querySelector("[data-bulk-progress]");

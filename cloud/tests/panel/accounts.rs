@@ -215,3 +215,125 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
     assert_eq!(b.get("/panel/account").await.status, StatusCode::SEE_OTHER);
     panel.stop().await;
 }
+
+/// Asks the panel for a challenge and signs it with `key` (as a browser wallet would).
+async fn signed_challenge(
+    b: &mut crate::support::Browser,
+    path: &str,
+    csrf: &str,
+    key: &pitlane_shared::identity::DeviceKey,
+) -> (String, String) {
+    let address = key.address().to_checksum();
+    let page = b
+        .post_json(path, csrf, serde_json::json!({ "address": address }))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let challenge: serde_json::Value = serde_json::from_str(&page.body).expect("json");
+    let message = challenge["message"].as_str().expect("message");
+    let signature = key.sign_message(message.as_bytes()).to_string();
+    (
+        challenge["state"].as_str().expect("state").to_owned(),
+        signature,
+    )
+}
+
+#[tokio::test]
+async fn a_wallet_is_linked_after_proof_then_logs_in() {
+    use pitlane_shared::identity::DeviceKey;
+    let panel = Panel::start(false).await;
+    let (user, mut a) = panel.logged_in("wallet@example.com").await;
+    let csrf = a.get("/panel/account").await.csrf();
+    let wallet = DeviceKey::generate();
+
+    // A signature by another key proves nothing, and spends the challenge.
+    let (state, _) =
+        signed_challenge(&mut a, "/panel/account/wallet/challenge", &csrf, &wallet).await;
+    let wrong = DeviceKey::generate()
+        .sign_message(b"something else")
+        .to_string();
+    let refused = a
+        .post_json(
+            "/panel/account/wallet",
+            &csrf,
+            serde_json::json!({ "state": state, "signature": wrong }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+
+    let (state, signature) =
+        signed_challenge(&mut a, "/panel/account/wallet/challenge", &csrf, &wallet).await;
+    let linked = a
+        .post_json(
+            "/panel/account/wallet",
+            &csrf,
+            serde_json::json!({ "state": state, "signature": signature }),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+    assert!(linked.body.contains("/panel/account?done=wallet-linked"));
+    let replay = a
+        .post_json(
+            "/panel/account/wallet",
+            &csrf,
+            serde_json::json!({ "state": state, "signature": signature }),
+        )
+        .await;
+    assert_eq!(
+        replay.status,
+        StatusCode::BAD_REQUEST,
+        "a challenge is single-use"
+    );
+    let page = a.get("/panel/account").await;
+    assert!(
+        page.body.contains(&wallet.address().to_lowercase_hex()),
+        "{}",
+        page.body
+    );
+
+    // Someone else cannot take the wallet over.
+    let (_, mut b) = panel.logged_in("taker@example.com").await;
+    let b_csrf = b.get("/panel/account").await.csrf();
+    let (state, signature) =
+        signed_challenge(&mut b, "/panel/account/wallet/challenge", &b_csrf, &wallet).await;
+    let taken = b
+        .post_json(
+            "/panel/account/wallet",
+            &b_csrf,
+            serde_json::json!({ "state": state, "signature": signature }),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST);
+    assert!(
+        taken.body.contains("already belongs to another account"),
+        "{}",
+        taken.body
+    );
+
+    // The wallet now logs in to the same account.
+    let mut c = panel.browser();
+    let visitor_csrf = c.get("/panel/login").await.csrf();
+    let (state, signature) = signed_challenge(
+        &mut c,
+        "/panel/login/wallet/challenge",
+        &visitor_csrf,
+        &wallet,
+    )
+    .await;
+    let login = c
+        .post_json(
+            "/panel/login/wallet",
+            &visitor_csrf,
+            serde_json::json!({ "state": state, "signature": signature, "next": "/panel/keys" }),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    assert!(login.body.contains("/panel/keys"));
+    let account = c.get("/panel/account").await;
+    assert!(
+        account.body.contains("wallet@example.com"),
+        "logged in as {}: {}",
+        user.id,
+        account.body
+    );
+    panel.stop().await;
+}
