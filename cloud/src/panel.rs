@@ -11,11 +11,13 @@
 mod account;
 mod assets;
 mod bulks;
+mod chart;
+mod commands;
 mod decode;
 mod error;
+mod fleet;
 mod form;
 mod geofences;
-mod home;
 mod keys;
 mod layout;
 mod login;
@@ -23,6 +25,7 @@ mod map;
 mod password;
 mod register;
 mod session;
+mod vehicles;
 mod wallet;
 
 use axum::Router;
@@ -38,7 +41,8 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/panel", get(|| async { Redirect::permanent("/panel/") }))
-        .merge(home::router())
+        .merge(vehicles::router())
+        .merge(commands::router())
         .merge(assets::router())
         .merge(login::router())
         .merge(register::router())

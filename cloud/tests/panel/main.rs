@@ -6,3 +6,4 @@ mod accounts;
 mod pages;
 mod security;
 mod support;
+mod vehicles;
