@@ -1,6 +1,8 @@
 //! Auth benchmarks: requests/s of an authenticated `GET /api/v1/users/{user_id}` next to a
 //! bare axum handler in the same run (both over real HTTP on loopback, 32 requests in
-//! flight), token validations/s, and password logins/s (argon2id, OWASP parameters).
+//! flight), with the session cache on (the default, 1 s) and off (every request reads the
+//! session from the database), token validations/s, and password logins/s (argon2id, OWASP
+//! parameters).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +27,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-fn fixture(rt: &Runtime) -> Fixture {
+fn fixture(rt: &Runtime, session_cache_ttl_ms: u64) -> Fixture {
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::load_from(None, Vec::new()).expect("config");
@@ -33,6 +35,7 @@ fn fixture(rt: &Runtime) -> Fixture {
         config.token_secret = Some("bench-secret-bench-secret-bench-secret".into());
         config.login_per_ip_per_minute = u32::MAX;
         config.login_per_account_per_minute = u32::MAX;
+        config.session_cache_ttl_ms = session_cache_ttl_ms;
         let (router, state) = app::build(config).await.expect("app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -113,7 +116,8 @@ fn http(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let f = fixture(&rt);
+    let f = fixture(&rt, 1000);
+    let uncached = fixture(&rt, 0);
     let mut g = c.benchmark_group("http");
     g.throughput(Throughput::Elements(1));
     g.bench_function("bare_axum_get", |b| {
@@ -123,6 +127,16 @@ fn http(c: &mut Criterion) {
     g.bench_function("authenticated_get_user", |b| {
         b.to_async(&rt)
             .iter_custom(|iters| load(&f.client, &f.authed_url, Some(&f.token), iters))
+    });
+    g.bench_function("authenticated_get_user_uncached", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            load(
+                &uncached.client,
+                &uncached.authed_url,
+                Some(&uncached.token),
+                iters,
+            )
+        })
     });
     g.finish();
 

@@ -8,6 +8,7 @@ pub mod email_tokens;
 pub mod jwt;
 pub mod password;
 pub mod secrets;
+pub mod session_cache;
 pub mod sessions;
 pub mod teams;
 pub mod users;

@@ -92,7 +92,12 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     if config.database_url.is_none() || config.token_secret.is_none() {
         create_dir(&config.data_dir)?;
     }
-    let db = Db::connect(&url).await?;
+    let db = Db::connect(&url).await?.with_session_cache(
+        crate::accounts::session_cache::SessionCache::new(
+            Duration::from_millis(config.session_cache_ttl_ms),
+            config.session_cache_capacity,
+        ),
+    );
     let master = match &config.token_secret {
         Some(secret) => secret.expose().as_bytes().to_vec(),
         None => load_or_create_secret(&config.data_dir.join("token-secret"))?,
@@ -118,7 +123,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         .register(Arc::new(DatabaseCheck(state.db.clone())));
     observability::prometheus();
     state.limits.spawn_janitor();
-    crate::vin::worker::start(&state.db);
+    crate::vin::worker::start(&state.db, &state.config);
     if matches!(state.captcha, Captcha::Dev { token: None }) {
         tracing::warn!(
             "no captcha verifier configured: routes that require a captcha refuse every request"

@@ -90,6 +90,21 @@ pub struct Config {
     pub web3_domain: String,
     /// Lifetime of a Web3 challenge, seconds.
     pub web3_challenge_ttl_secs: u64,
+    // --- performance knobs (helper "perf") ---
+    /// How long this instance trusts that a session is still active before asking the
+    /// database again, milliseconds; 0 disables the cache. A logout, reset or refresh-token
+    /// reuse handled by another instance reaches this one within this delay.
+    pub session_cache_ttl_ms: u64,
+    /// Most sessions the cache holds.
+    pub session_cache_capacity: usize,
+    /// Bulk-decode worker loops per instance.
+    pub vin_worker_concurrency: usize,
+    /// Bulk-decode tasks a worker loop claims at once.
+    pub vin_worker_batch: u32,
+    /// How often an idle bulk-decode worker looks for new tasks, milliseconds (new tasks
+    /// submitted to this instance wake it at once).
+    pub vin_worker_poll_ms: u64,
+    // --- end performance knobs ---
     // --- device registry (helper "registry") ---
     /// EIP-155 chain id of the registry's EIP-712 domain.
     pub registry_chain_id: u64,
@@ -189,6 +204,11 @@ impl Default for Config {
             captcha_test_token: None,
             web3_domain: "pitlane.invalid".into(),
             web3_challenge_ttl_secs: 300,
+            session_cache_ttl_ms: 1000,
+            session_cache_capacity: 50_000,
+            vin_worker_concurrency: 4,
+            vin_worker_batch: 16,
+            vin_worker_poll_ms: 500,
             // Chain and registry as in the agent's example; the NFT contract addresses are
             // development placeholders, not deployed contracts: set them for a real chain.
             registry_chain_id: 80002,
@@ -265,6 +285,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("captcha_test_token", Kind::Str),
     ("web3_domain", Kind::Str),
     ("web3_challenge_ttl_secs", Kind::Int),
+    ("session_cache_ttl_ms", Kind::Int),
+    ("session_cache_capacity", Kind::Int),
+    ("vin_worker_concurrency", Kind::Int),
+    ("vin_worker_batch", Kind::Int),
+    ("vin_worker_poll_ms", Kind::Int),
     ("registry_chain_id", Kind::Int),
     ("registry_address", Kind::Str),
     ("vehicle_nft_address", Kind::Str),
@@ -358,6 +383,27 @@ impl Config {
         }
         if self.email_link_ttl_secs == 0 || self.email_link_ttl_secs > 3600 {
             return Err(invalid("email_link_ttl_secs", "must be between 1 and 3600"));
+        }
+        if self.session_cache_ttl_ms > 60_000 {
+            return Err(invalid(
+                "session_cache_ttl_ms",
+                "must be at most 60000 (one minute)",
+            ));
+        }
+        if !(1..=256).contains(&self.vin_worker_concurrency) {
+            return Err(invalid(
+                "vin_worker_concurrency",
+                "must be between 1 and 256",
+            ));
+        }
+        if !(1..=1000).contains(&self.vin_worker_batch) {
+            return Err(invalid("vin_worker_batch", "must be between 1 and 1000"));
+        }
+        if !(10..=60_000).contains(&self.vin_worker_poll_ms) {
+            return Err(invalid(
+                "vin_worker_poll_ms",
+                "must be between 10 and 60000",
+            ));
         }
         for (key, value) in [
             ("access_token_ttl_secs", self.access_token_ttl_secs),
@@ -532,6 +578,54 @@ mod tests {
         )
         .expect("c");
         assert_eq!(c.effective_database_url(), "sqlite://z.db");
+    }
+
+    #[test]
+    fn performance_knobs() {
+        let c = Config::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(
+            (c.session_cache_ttl_ms, c.session_cache_capacity),
+            (1000, 50_000)
+        );
+        assert_eq!(
+            (
+                c.vin_worker_concurrency,
+                c.vin_worker_batch,
+                c.vin_worker_poll_ms
+            ),
+            (4, 16, 500)
+        );
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("PITLANE_SESSION_CACHE_TTL_MS", "0"),
+                ("PITLANE_VIN_WORKER_CONCURRENCY", "2"),
+                ("PITLANE_VIN_WORKER_BATCH", "64"),
+                ("PITLANE_VIN_WORKER_POLL_MS", "100"),
+            ]),
+        )
+        .expect("overrides");
+        assert_eq!(c.session_cache_ttl_ms, 0);
+        assert_eq!(
+            (
+                c.vin_worker_concurrency,
+                c.vin_worker_batch,
+                c.vin_worker_poll_ms
+            ),
+            (2, 64, 100)
+        );
+        check_error(
+            "session_cache_ttl_ms = 60001\n",
+            &[],
+            "session_cache_ttl_ms",
+        );
+        check_error(
+            "vin_worker_concurrency = 0\n",
+            &[],
+            "vin_worker_concurrency",
+        );
+        check_error("", &[("PITLANE_VIN_WORKER_BATCH", "0")], "vin_worker_batch");
+        check_error("vin_worker_poll_ms = 1\n", &[], "vin_worker_poll_ms");
     }
 
     #[test]

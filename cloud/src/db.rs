@@ -9,6 +9,8 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+use crate::accounts::session_cache::SessionCache;
+
 /// Which engine a pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -21,6 +23,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// This instance's cache of active sessions (see `accounts::session_cache`).
+    pub session_cache: SessionCache,
 }
 
 /// Storage failures.
@@ -74,7 +78,19 @@ impl Db {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            session_cache: SessionCache::default(),
+        })
+    }
+
+    /// The same storage with another session cache (configured size and freshness).
+    pub fn with_session_cache(self, session_cache: SessionCache) -> Self {
+        Self {
+            session_cache,
+            ..self
+        }
     }
 
     /// Closes every connection (graceful shutdown).

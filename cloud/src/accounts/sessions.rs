@@ -1,7 +1,10 @@
 //! Login sessions and their rotating refresh tokens.
 //!
 //! A session is the unit of revocation: logout, password reset and change, and refresh
-//! token reuse revoke sessions, and every authenticated request checks its session.
+//! token reuse revoke sessions, and every authenticated request checks its session. Request
+//! authentication uses [`active_cached`] (the instance's short-lived
+//! [`SessionCache`](super::session_cache::SessionCache));
+//! every revocation here clears the cache's entries once committed.
 
 use sqlx::Row;
 
@@ -94,12 +97,32 @@ pub async fn active(
     }))
 }
 
+/// [`active`], answered from the instance's session cache while its entry is fresh
+/// (see [`SessionCache`](super::session_cache::SessionCache) for the revocation delay across
+/// instances).
+pub async fn active_cached(
+    db: &Db,
+    session_id: &str,
+    now: i64,
+) -> Result<Option<ActiveSession>, AccountError> {
+    if let Some(session) = db.session_cache.get(session_id, now) {
+        return Ok(Some(session));
+    }
+    let ticket = db.session_cache.ticket();
+    let found = active(db, session_id, now).await?;
+    if let Some(session) = &found {
+        db.session_cache.put(ticket, session);
+    }
+    Ok(found)
+}
+
 pub async fn revoke(db: &Db, session_id: &str, now: i64) -> Result<(), AccountError> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(session_id)
         .execute(&db.pool)
         .await?;
+    db.session_cache.forget(session_id);
     Ok(())
 }
 
@@ -112,6 +135,7 @@ pub async fn revoke_all(db: &Db, user_id: &str, now: i64) -> Result<u64, Account
     .bind(user_id)
     .execute(&db.pool)
     .await?;
+    db.session_cache.forget_user(user_id, None);
     Ok(done.rows_affected())
 }
 
@@ -175,5 +199,6 @@ pub async fn revoke_all_except(
     .bind(keep)
     .execute(&db.pool)
     .await?;
+    db.session_cache.forget_user(user_id, Some(keep));
     Ok(done.rows_affected())
 }

@@ -39,7 +39,8 @@ pub async fn authenticate(
     verify(state, token, aud).await
 }
 
-/// Verifies a token string for `aud` and loads its active session.
+/// Verifies a token string for `aud` and loads its active session (through the instance's
+/// session cache, see `accounts::session_cache`).
 pub async fn verify(
     state: &AppState,
     token: &str,
@@ -50,7 +51,7 @@ pub async fn verify(
         .tokens
         .verify(token, aud, ts)
         .map_err(|_| BearerError::Invalid)?;
-    let session = sessions::active(&state.db, &claims.sid, ts)
+    let session = sessions::active_cached(&state.db, &claims.sid, ts)
         .await
         .map_err(BearerError::Account)?
         .filter(|s| s.user_id == claims.sub)

@@ -5,7 +5,9 @@
 //! hashes (HMAC-SHA256 under a key derived from the service secret, 16 hex characters) of
 //! the client address and User-Agent the token was issued to. The JWT carries the same
 //! pair in its `cnf` claim, so neither half can be swapped; a token presented from another
-//! address or User-Agent is refused with 401. The JWT's session must still be active.
+//! address or User-Agent is refused with 401. The JWT's session must still be active, as this
+//! instance's session cache knows it (`accounts::session_cache`: revocations made here count
+//! at once, those made by another instance within `session_cache_ttl_ms`).
 //!
 //! # Ownership
 //!
@@ -196,7 +198,7 @@ async fn authenticate(
     if claims.cnf.as_ref() != Some(&expected) {
         return Err(unauthorized());
     }
-    let session = sessions::active(&state.db, &claims.sid, ts)
+    let session = sessions::active_cached(&state.db, &claims.sid, ts)
         .await
         .map_err(UsersError::from)?
         .filter(|s| s.user_id == claims.sub)

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use super::Decoder;
 use super::store::{self, StoreError};
 use crate::accounts::secrets::random_id;
+use crate::config::Config;
 use crate::db::Db;
 
 /// Worker settings.
@@ -90,12 +91,25 @@ pub async fn step(
     Ok(claimed.len())
 }
 
-/// Starts the workers with default settings (the service's start-up hook). The decoder's data
-/// is compiled in, so failing to load it is a build defect: logged, and bulk tasks then wait.
-pub fn start(db: &Db) {
+impl WorkerConfig {
+    /// The configured settings (`vin_worker_*` keys); the stale-claim age keeps its default.
+    pub fn from_config(config: &Config) -> Self {
+        WorkerConfig {
+            concurrency: config.vin_worker_concurrency,
+            batch: i64::from(config.vin_worker_batch),
+            idle_poll: Duration::from_millis(config.vin_worker_poll_ms),
+            ..WorkerConfig::default()
+        }
+    }
+}
+
+/// Starts the workers with the configured settings (the service's start-up hook). The
+/// decoder's data is compiled in, so failing to load it is a build defect: logged, and bulk
+/// tasks then wait.
+pub fn start(db: &Db, config: &Config) {
     match Decoder::new() {
         Ok(decoder) => {
-            spawn(db.clone(), decoder, WorkerConfig::default());
+            spawn(db.clone(), decoder, WorkerConfig::from_config(config));
         }
         Err(e) => tracing::error!(error = %e, "VIN decoder data: bulk decode workers not started"),
     }
