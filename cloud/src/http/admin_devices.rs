@@ -1,7 +1,8 @@
 //! The admin devices API: `POST /v1/admin/aftermarket/devices` registers a device
 //! (`{serial, address, manufacturer?}` → `{tokenId, serial, address, mqttUsername,
 //! mqttPassword, agentConfig}`, the password shown only here) and `GET` lists them
-//! (`?after=<tokenId>&limit=<1..500>`).
+//! (`?after=<tokenId>&limit=<1..500>`). `GET /v1/admin/registry/calls?limit=<1..500>` shows
+//! the ledger of signed registry calls, newest first, with their lifecycle status.
 //!
 //! Authorization, either of:
 //! - `X-Provisioning-Key: <key>` whose SHA-256 equals the configured
@@ -13,7 +14,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,10 +26,13 @@ use crate::accounts::secrets::{ct_eq, sha256_hex};
 use crate::app::AppState;
 use crate::registry::RegistryError;
 use crate::registry::devices::{AftermarketDevice, DEFAULT_MANUFACTURER, NewDevice, list_devices};
+use crate::registry::ledger::recent_calls;
 use crate::registry::provisioning::provision;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/admin/aftermarket/devices", post(register).get(list))
+    Router::new()
+        .route("/v1/admin/aftermarket/devices", post(register).get(list))
+        .route("/v1/admin/registry/calls", get(calls))
 }
 
 /// The header carrying the provisioning API key.
@@ -148,4 +152,39 @@ async fn list(
     Ok(Json(json!({
         "devices": devices.iter().map(device_json).collect::<Vec<_>>(),
     })))
+}
+
+/// The most recent registry calls (the ledger), newest first.
+async fn calls(
+    State(state): State<AppState>,
+    _: Provisioner,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, RegistryApiError> {
+    let Query(query) = query.map_err(|_| {
+        RegistryApiError::from(RegistryError::BadInput(
+            "limit must be a whole number".into(),
+        ))
+    })?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(RegistryError::BadInput("limit: must be 1 to 500".into()).into());
+    }
+    let calls = recent_calls(&state.db, limit).await?;
+    let list: Vec<Value> = calls
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "kind": c.kind,
+                "status": c.status,
+                "payloadHash": c.payload_hash,
+                "signatures": c.signatures,
+                "txHash": c.tx_hash,
+                "failureReason": c.failure_reason,
+                "createdAt": rfc3339(c.created_at),
+                "confirmedAt": c.confirmed_at.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "calls": list })))
 }

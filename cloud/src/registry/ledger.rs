@@ -300,13 +300,17 @@ pub struct RecordedCall {
     pub status: String,
     pub payload_hash: String,
     pub signatures: Value,
+    pub tx_hash: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
 }
 
 /// The most recent calls, newest first.
 pub async fn recent_calls(db: &Db, limit: u32) -> Result<Vec<RecordedCall>, RegistryError> {
     let rows = sqlx::query(
-        "SELECT id, kind, status, payload_hash, signatures FROM registry_calls \
-         ORDER BY id DESC LIMIT $1",
+        "SELECT id, kind, status, payload_hash, signatures, tx_hash, failure_reason, \
+         created_at, confirmed_at FROM registry_calls ORDER BY id DESC LIMIT $1",
     )
     .bind(i64::from(limit))
     .fetch_all(&db.pool)
@@ -321,6 +325,10 @@ pub async fn recent_calls(db: &Db, limit: u32) -> Result<Vec<RecordedCall>, Regi
                 payload_hash: row.try_get("payload_hash")?,
                 signatures: serde_json::from_str(&signatures)
                     .map_err(|e| RegistryError::Corrupt(format!("signatures: {e}")))?,
+                tx_hash: row.try_get("tx_hash")?,
+                failure_reason: row.try_get("failure_reason")?,
+                created_at: row.try_get("created_at")?,
+                confirmed_at: row.try_get("confirmed_at")?,
             })
         })
         .collect()

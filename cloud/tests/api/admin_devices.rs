@@ -401,3 +401,52 @@ async fn device_register_command_writes_the_agent_config() {
     );
     db.close().await;
 }
+
+async fn ledger_view(app: &mut TestApp) {
+    let owner = crate::registry::wallet(app).await;
+    let d = crate::registry::device(app, "LED-1").await;
+    crate::registry::claim(app, &owner, &d).await;
+    let get = |query: &'static str, key: Option<&'static str>| {
+        let app = &*app;
+        async move {
+            let mut req = app
+                .client
+                .get(app.url(&format!("/v1/admin/registry/calls{query}")));
+            if let Some(key) = key {
+                req = req.header("x-provisioning-key", key);
+            }
+            let r = req.send().await.expect("send");
+            (r.status(), r.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, body) = get("", Some(KEY)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let calls = body["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        (&calls[0]["kind"], &calls[0]["status"]),
+        (&json!("claim"), &json!("confirmed"))
+    );
+    assert!(
+        calls[0]["confirmedAt"].is_string() && calls[0]["txHash"].is_null(),
+        "{body}"
+    );
+    assert!(calls[0]["signatures"]["aftermarketDevice"].is_string());
+    let (status, _) = get("?limit=0", Some(KEY)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = get("", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let r = app
+        .client
+        .get(app.url("/v1/admin/registry/calls"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a wallet token is not an admin's"
+    );
+}
+api_test!(admins_see_the_registry_ledger, ledger_view, with_key);
