@@ -1,0 +1,220 @@
+//! Out of coverage: the broker (a real Mosquitto the cloud uses as its external broker) goes
+//! away, the agent (a real `pitlane agent run` child process) keeps producing, is killed with
+//! SIGKILL in the middle of replaying its outbox, and starts again: the cloud ends up holding
+//! every one of those messages, each applied exactly once.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use pitlane::fleet::{CarFiles, Intervals};
+use pitlane_agent::store::Store;
+use sqlx::Row;
+
+use crate::support::{WAIT, options, start};
+
+/// Messages the agent queues while the broker is away.
+const N: usize = 150;
+
+fn mosquitto_binary() -> Option<PathBuf> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+struct Mosquitto {
+    child: Child,
+}
+
+impl Mosquitto {
+    async fn start(bin: &Path, dir: &Path, port: u16) -> Mosquitto {
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                 max_queued_messages 100000\nmax_inflight_messages 100\n"
+            ),
+        )
+        .expect("mosquitto.conf");
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(tokio::time::Instant::now() < deadline, "mosquitto listens");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Mosquitto { child }
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+fn agent(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_pitlane"))
+        .args(["agent", "run", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the agent")
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Envelope ids of the telemetry waiting in the agent's outbox.
+fn queued_telemetry(store: &Store) -> HashSet<String> {
+    let rows = store.pending(0, 100_000).expect("read outbox");
+    rows.iter()
+        .filter(|r| r.topic.ends_with("/up/telemetry"))
+        .filter_map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.payload).ok()?;
+            v["id"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+async fn stored(db: &pitlane_cloud::db::Db, device: &str) -> (HashSet<String>, i64) {
+    let ids = sqlx::query(
+        "SELECT envelope_id FROM mqtt_envelopes WHERE device_address = $1 AND kind = 'telemetry'",
+    )
+    .bind(device)
+    .fetch_all(&db.pool)
+    .await
+    .expect("envelopes")
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    let rows: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM device_telemetry WHERE device_address = $1 AND kind = 'telemetry'",
+    )
+    .bind(device)
+    .fetch_one(&db.pool)
+    .await
+    .expect("telemetry rows")
+    .get(0);
+    (ids, rows)
+}
+
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_survives_broker_outage_and_kill_9_mid_replay() {
+    let Some(bin) = mosquitto_binary() else {
+        eprintln!("skipped: mosquitto not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().to_owned();
+    let port = free_port();
+    let broker = Mosquitto::start(&bin, &data_dir, port).await;
+    let mut opts = options(&dir, 1);
+    opts.mqtt_url = Some(format!("mqtt://127.0.0.1:{port}"));
+    opts.agents = false;
+    opts.intervals = Intervals {
+        dtc_secs: 600.0,
+        telemetry_secs: 0.05,
+        vin_secs: 600.0,
+    };
+    let stack = start(opts, dir).await;
+    let mqtt = stack.running.state.mqtt.clone().expect("MQTT layer");
+    let files = CarFiles::new(&data_dir, 0);
+    let device = files
+        .load_or_create_key()
+        .expect("key")
+        .address()
+        .to_lowercase_hex();
+    let db = stack.running.state.db.clone();
+
+    let mut child = agent(&files.agent_config());
+    until("the cloud stores the agent's telemetry", async || {
+        !stored(&db, &device).await.0.is_empty()
+    })
+    .await;
+
+    // Out of coverage: the agent keeps reading the car into its outbox.
+    broker.kill();
+    until("the cloud notices the broker is gone", async || {
+        !mqtt.is_ready()
+    })
+    .await;
+    let store = Store::open(&files.store(), 16 << 20).expect("open the agent's store");
+    until("the agent queues N messages", async || {
+        queued_telemetry(&store).len() >= N
+    })
+    .await;
+    signal(&child, "STOP");
+    let offline = queued_telemetry(&store);
+    let (before, _) = stored(&db, &device).await;
+    assert!(
+        offline.is_disjoint(&before),
+        "queued while offline, so not stored yet"
+    );
+
+    // Coverage again; the agent is killed while it replays.
+    let broker = Mosquitto::start(&bin, &data_dir, port).await;
+    assert!(mqtt.wait_ready(WAIT).await, "the cloud reconnects");
+    signal(&child, "CONT");
+    let total = store.outbox_depth().expect("depth").0;
+    let mut at_kill = total;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while at_kill == total {
+        assert!(tokio::time::Instant::now() < deadline, "the replay starts");
+        std::thread::sleep(Duration::from_millis(1));
+        at_kill = store.outbox_depth().expect("depth").0;
+    }
+    signal(&child, "KILL");
+    let _ = child.wait();
+    if at_kill == 0 {
+        eprintln!("note: the replay finished before SIGKILL landed");
+    } else {
+        eprintln!("killed mid-replay: {at_kill} of {total} messages still queued");
+    }
+
+    let mut child = agent(&files.agent_config());
+    until("the cloud holds every queued message", async || {
+        stored(&db, &device).await.0.is_superset(&offline)
+    })
+    .await;
+    let (ids, rows) = stored(&db, &device).await;
+    assert_eq!(
+        rows,
+        ids.len() as i64,
+        "each telemetry envelope applied exactly once"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    broker.kill();
+    stack.running.stop().await;
+}
