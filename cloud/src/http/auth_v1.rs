@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::bearer::{self, BearerError};
+use super::bearer;
 use super::client::ClientInfo;
 use super::failure::{Failure, family_error_from};
 use crate::accounts::jwt::{Audience, NewToken};
@@ -82,11 +82,9 @@ impl FromRequestParts<AppState> for AuthV1User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match bearer::authenticate(parts, state, Audience::AuthV1).await {
-            Ok((_, session)) => Ok(AuthV1User(session)),
-            Err(BearerError::Account(e)) => Err(e.into()),
-            Err(_) => Err(unauthorized("Authentication required")),
-        }
+        bearer::session(parts, state, Audience::AuthV1, "Authentication required")
+            .await
+            .map(AuthV1User)
     }
 }
 

@@ -12,12 +12,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::bearer::{self, BearerError};
+use super::bearer::{self, NewSession};
 use super::client::ClientInfo;
 use super::failure::{Failure, family_error_from};
 use super::signed_request::{self, signature_token};
 use crate::accounts::email_tokens::{self, Purpose};
-use crate::accounts::jwt::{Audience, NewToken};
+use crate::accounts::jwt::Audience;
 use crate::accounts::password::check_policy;
 use crate::accounts::sessions::{self, ActiveSession, Kind};
 use crate::accounts::users::{self, User};
@@ -104,11 +104,14 @@ impl FromRequestParts<AppState> for HmacUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match bearer::authenticate(parts, state, Audience::Hmac).await {
-            Ok((_, session)) => Ok(HmacUser(session)),
-            Err(BearerError::Account(e)) => Err(e.into()),
-            Err(_) => Err(unauthorized("Invalid or missing access token")),
-        }
+        bearer::session(
+            parts,
+            state,
+            Audience::Hmac,
+            "Invalid or missing access token",
+        )
+        .await
+        .map(HmacUser)
     }
 }
 
@@ -231,30 +234,24 @@ fn messages(message: &str) -> Json<MessagesEnvelope> {
 }
 
 async fn open_session(state: &AppState, user: &User) -> Result<Json<SessionEnvelope>, HmacError> {
-    let ts = now();
-    let ttl = i64::try_from(state.config.hmac_token_ttl_secs).unwrap_or(7200);
-    let sid = sessions::create(&state.db, &user.id, Kind::Hmac, None, ts, ttl).await?;
-    let access_token = state
-        .tokens
-        .issue(
-            Audience::Hmac,
-            NewToken {
-                user_id: &user.id,
-                session_id: &sid,
-                role: user.role.as_str(),
-                now: ts,
-                ttl_secs: ttl,
-                binding: None,
-                team: None,
-            },
-        )
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    let opened = bearer::open_session(
+        state,
+        NewSession {
+            user_id: &user.id,
+            role: user.role,
+            kind: Kind::Hmac,
+            audience: Audience::Hmac,
+            ttl_secs: i64::try_from(state.config.hmac_token_ttl_secs).unwrap_or(7200),
+            binding: None,
+        },
+    )
+    .await?;
     Ok(Json(SessionEnvelope {
         status: "success".into(),
         data: SessionData {
-            access_token,
-            signature_token: signature_token(&state.keys.signature, &sid),
-            expire_at: rfc3339(ts + ttl),
+            access_token: opened.access_token,
+            signature_token: signature_token(&state.keys.signature, &opened.session_id),
+            expire_at: rfc3339(opened.expires_at),
         },
     }))
 }

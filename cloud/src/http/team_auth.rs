@@ -388,10 +388,7 @@ async fn refresh(
     let token = bearer_token(&headers).ok_or_else(|| unauthorized("Invalid or expired token"))?;
     let (_, session) = bearer::verify(&state, &token, Audience::TeamUser)
         .await
-        .map_err(|e| match e {
-            bearer::BearerError::Account(e) => TeamError::from(e),
-            _ => unauthorized("Invalid or expired token"),
-        })?;
+        .map_err(|e| e.into_family::<TeamError>("Invalid or expired token"))?;
     let team = session
         .team_id
         .clone()

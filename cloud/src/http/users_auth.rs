@@ -32,9 +32,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::bearer::{self, NewSession};
 use super::client::ClientInfo;
 use super::failure::Failure;
-use crate::accounts::jwt::{Audience, Binding, NewToken};
+use crate::accounts::jwt::{Audience, Binding};
 use crate::accounts::secrets::{ct_eq, hmac_sha256_hex};
 use crate::accounts::sessions::{self, ActiveSession, Kind};
 use crate::accounts::{AccountError, Role, now};
@@ -114,25 +115,21 @@ pub async fn issue_token(
     role: Role,
     client: &ClientInfo,
 ) -> Result<(String, i64), AccountError> {
-    let ts = now();
     let ttl = i64::try_from(state.config.access_token_ttl_secs).unwrap_or(3600);
-    let sid = sessions::create(&state.db, user_id, Kind::Users, None, ts, ttl).await?;
     let bound = binding(state, client);
-    let jwt = state
-        .tokens
-        .issue(
-            Audience::Users,
-            NewToken {
-                user_id,
-                session_id: &sid,
-                role: role.as_str(),
-                now: ts,
-                ttl_secs: ttl,
-                binding: Some(bound.clone()),
-                team: None,
-            },
-        )
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    let opened = bearer::open_session(
+        state,
+        NewSession {
+            user_id,
+            role,
+            kind: Kind::Users,
+            audience: Audience::Users,
+            ttl_secs: ttl,
+            binding: Some(bound.clone()),
+        },
+    )
+    .await?;
+    let jwt = opened.access_token;
     Ok((format!("{}.{}.{jwt}", bound.ip, bound.ua), ttl))
 }
 

@@ -16,12 +16,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::bearer::{self, BearerError};
+use super::bearer::{self, NewSession};
 use super::client::ClientInfo;
 use super::failure::{Failure, family_error_from};
-use crate::accounts::jwt::{Audience, NewToken};
-use crate::accounts::sessions::{self, ActiveSession, Kind};
-use crate::accounts::{AccountError, now, users, web3};
+use crate::accounts::jwt::Audience;
+use crate::accounts::sessions::{ActiveSession, Kind};
+use crate::accounts::{AccountError, users, web3};
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -83,13 +83,14 @@ impl FromRequestParts<AppState> for Web3User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match bearer::authenticate(parts, state, Audience::Web3).await {
-            Ok((_, session)) => Ok(Web3User(session)),
-            Err(BearerError::Account(e)) => Err(e.into()),
-            Err(_) => Err(Web3Error(Failure::Unauthorized(
-                "Invalid or missing access token".into(),
-            ))),
-        }
+        bearer::session(
+            parts,
+            state,
+            Audience::Web3,
+            "Invalid or missing access token",
+        )
+        .await
+        .map(Web3User)
     }
 }
 
@@ -196,26 +197,21 @@ async fn submit_challenge(
         }
         Err(e) => return Err(e.into()),
     };
-    let ts = now();
     let ttl = i64::try_from(state.config.access_token_ttl_secs).unwrap_or(3600);
-    let sid = sessions::create(&state.db, &user.id, Kind::Web3, None, ts, ttl).await?;
-    let access_token = state
-        .tokens
-        .issue(
-            Audience::Web3,
-            NewToken {
-                user_id: &user.id,
-                session_id: &sid,
-                role: user.role.as_str(),
-                now: ts,
-                ttl_secs: ttl,
-                binding: None,
-                team: None,
-            },
-        )
-        .map_err(|e| AccountError::Internal(e.to_string()))?;
+    let opened = bearer::open_session(
+        &state,
+        NewSession {
+            user_id: &user.id,
+            role: user.role,
+            kind: Kind::Web3,
+            audience: Audience::Web3,
+            ttl_secs: ttl,
+            binding: None,
+        },
+    )
+    .await?;
     Ok(Json(AccessToken {
-        access_token,
+        access_token: opened.access_token,
         token_type: "Bearer".into(),
         expires_in: ttl,
     }))

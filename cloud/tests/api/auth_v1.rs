@@ -24,6 +24,20 @@ async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Respon
     .await
 }
 
+/// Presents a refresh token that must be refused.
+async fn refresh_refused(app: &TestApp, refresh_token: &str) {
+    error_is(
+        app.post_json(
+            "/api/v1/auth/refresh",
+            json!({ "refreshToken": refresh_token }),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "Invalid or expired refresh token",
+    )
+    .await;
+}
+
 async fn logged_in(app: &TestApp) -> Value {
     let r = login(app, "jane.doe", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -62,13 +76,7 @@ async fn login_refresh_logout(app: &mut TestApp) {
         StatusCode::OK
     );
 
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/logout"))
-        .bearer_auth(&token2)
-        .send()
-        .await
-        .expect("send");
+    let r = app.post_bearer("/api/v1/auth/logout", &token2, None).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
         r.json::<Value>().await.expect("json"),
@@ -83,13 +91,7 @@ async fn login_refresh_logout(app: &mut TestApp) {
         )
         .await;
     }
-    error_is(
-        app.post_json("/api/v1/auth/refresh", json!({ "refreshToken": refresh2 }))
-            .await,
-        StatusCode::UNAUTHORIZED,
-        "Invalid or expired refresh token",
-    )
-    .await;
+    refresh_refused(app, &refresh2).await;
     let r = app
         .client
         .post(app.url("/api/v1/auth/logout"))
@@ -120,16 +122,7 @@ async fn login_failures(app: &mut TestApp) {
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.json::<Value>().await.expect("json")["error"].is_string());
-    error_is(
-        app.post_json(
-            "/api/v1/auth/refresh",
-            json!({ "refreshToken": "rt_made_up" }),
-        )
-        .await,
-        StatusCode::UNAUTHORIZED,
-        "Invalid or expired refresh token",
-    )
-    .await;
+    refresh_refused(app, "rt_made_up").await;
 }
 api_test!(auth_v1_login_failures, login_failures);
 
@@ -149,20 +142,8 @@ async fn refresh_reuse(app: &mut TestApp) {
         .to_owned();
     let access = rotated["token"].as_str().expect("token").to_owned();
     // The attacker replays the spent token: refused, and the whole family is revoked.
-    error_is(
-        app.post_json("/api/v1/auth/refresh", json!({ "refreshToken": first }))
-            .await,
-        StatusCode::UNAUTHORIZED,
-        "Invalid or expired refresh token",
-    )
-    .await;
-    error_is(
-        app.post_json("/api/v1/auth/refresh", json!({ "refreshToken": second }))
-            .await,
-        StatusCode::UNAUTHORIZED,
-        "Invalid or expired refresh token",
-    )
-    .await;
+    refresh_refused(app, &first).await;
+    refresh_refused(app, &second).await;
     error_is(
         app.get_bearer("/api/v1/auth/keys", &access).await,
         StatusCode::UNAUTHORIZED,
@@ -188,13 +169,12 @@ async fn keys(app: &mut TestApp) {
         .expect("t")
         .to_owned();
     let r = app
-        .client
-        .post(app.url("/api/v1/auth/keys"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "My Integration Key" }))
-        .send()
-        .await
-        .expect("send");
+        .post_bearer(
+            "/api/v1/auth/keys",
+            &token,
+            Some(json!({ "name": "My Integration Key" })),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let created: Value = r.json().await.expect("json");
     assert_eq!(created["name"], "My Integration Key");
@@ -207,13 +187,7 @@ async fn keys(app: &mut TestApp) {
     assert!(created["createdAt"].as_str().expect("date").ends_with('Z'));
     let key_id = created["keyId"].as_str().expect("id").to_owned();
     // No body at all is fine too.
-    let r = app
-        .client
-        .post(app.url("/api/v1/auth/keys"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+    let r = app.post_bearer("/api/v1/auth/keys", &token, None).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 
     let list: Value = app
@@ -269,30 +243,18 @@ async fn keys(app: &mut TestApp) {
         .expect("json");
     assert_eq!(theirs, json!([]));
     let r = app
-        .client
-        .delete(app.url(&format!("/api/v1/auth/keys/{key_id}")))
-        .bearer_auth(&mallory)
-        .send()
-        .await
-        .expect("send");
+        .delete_bearer(&format!("/api/v1/auth/keys/{key_id}"), &mallory)
+        .await;
     error_is(r, StatusCode::NOT_FOUND, "API key not found").await;
 
     let r = app
-        .client
-        .delete(app.url(&format!("/api/v1/auth/keys/{key_id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+        .delete_bearer(&format!("/api/v1/auth/keys/{key_id}"), &token)
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(r.bytes().await.expect("body").is_empty());
     let r = app
-        .client
-        .delete(app.url(&format!("/api/v1/auth/keys/{key_id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
+        .delete_bearer(&format!("/api/v1/auth/keys/{key_id}"), &token)
+        .await;
     error_is(r, StatusCode::NOT_FOUND, "API key not found").await;
     let r = app
         .post_json(

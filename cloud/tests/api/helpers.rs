@@ -98,6 +98,29 @@ impl TestApp {
             .expect("request")
     }
 
+    /// POST with a bearer token and a JSON body (`None`: no body).
+    pub async fn post_bearer(
+        &self,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn delete_bearer(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// The next email the SMTP receiver got, decoded: (to, subject, text body).
     pub async fn next_mail(&mut self) -> ReceivedMail {
         let raw = tokio::time::timeout(Duration::from_secs(20), self.mail.recv())

@@ -41,6 +41,13 @@ fn session(body: &Value) -> (String, String) {
     )
 }
 
+/// Logs in to the panel and answers the session's (accessToken, signatureToken).
+async fn panel_session(app: &TestApp, email: &str, password: &str) -> (String, String) {
+    let r = panel(app, email, password).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    session(&r.json().await.expect("json"))
+}
+
 async fn signed_post(
     app: &TestApp,
     path: &str,
@@ -213,13 +220,7 @@ api_test!(hmac_panel_login_failures, panel_failures);
 
 async fn forgot_reset(app: &mut TestApp) {
     app.user("client@example.com", PASSWORD, false).await;
-    let (old_access, _) = session(
-        &panel(app, "client@example.com", PASSWORD)
-            .await
-            .json()
-            .await
-            .expect("json"),
-    );
+    let (old_access, _) = panel_session(app, "client@example.com", PASSWORD).await;
     // Unknown address: the same answer, and no mail.
     let r = app
         .post_json(
@@ -297,13 +298,12 @@ async fn forgot_reset(app: &mut TestApp) {
     )
     .await;
     let r = app
-        .client
-        .post(app.url("/v1/auth/change-password"))
-        .bearer_auth(&old_access)
-        .json(&json!({ "currentPassword": PASSWORD, "newPassword": "whatever-else-3" }))
-        .send()
-        .await
-        .expect("send");
+        .post_bearer(
+            "/v1/auth/change-password",
+            &old_access,
+            Some(json!({ "currentPassword": PASSWORD, "newPassword": "whatever-else-3" })),
+        )
+        .await;
     error_of(r, StatusCode::UNAUTHORIZED).await;
     error_of(
         panel(app, "client@example.com", PASSWORD).await,
@@ -348,20 +348,8 @@ api_test!(hmac_forgot_and_reset_password, forgot_reset);
 
 async fn change(app: &mut TestApp) {
     app.user("client@example.com", PASSWORD, false).await;
-    let (other_access, _) = session(
-        &panel(app, "client@example.com", PASSWORD)
-            .await
-            .json()
-            .await
-            .expect("json"),
-    );
-    let (access, _) = session(
-        &panel(app, "client@example.com", PASSWORD)
-            .await
-            .json()
-            .await
-            .expect("json"),
-    );
+    let (other_access, _) = panel_session(app, "client@example.com", PASSWORD).await;
+    let (access, _) = panel_session(app, "client@example.com", PASSWORD).await;
     let change = |current: &'static str, new: &'static str, token: String| {
         app.client
             .post(app.url("/v1/auth/change-password"))
