@@ -2,7 +2,9 @@
 //! account) and the journey client that `pitlane up`, the end-to-end tests and `pitlane bench`
 //! drive the cloud with.
 
+pub mod bench;
 pub mod client;
 pub mod demo;
 pub mod fleet;
+pub mod journey;
 pub mod up;

@@ -44,6 +44,19 @@ enum Command {
         #[arg(long, default_value_t = 30.0)]
         telemetry_secs: f64,
     },
+    /// End-to-end figures: command round trip with 1 and with N cars, signed messages/s
+    /// ingested against Mosquitto alone, agent idle RSS and CPU. Prints a table.
+    Bench {
+        /// Cars connected during the second round-trip run.
+        #[arg(long, default_value_t = 100)]
+        cars: usize,
+        /// Commands per round-trip run.
+        #[arg(long, default_value_t = 200)]
+        commands: usize,
+        /// Signed messages for the ingest comparison.
+        #[arg(long, default_value_t = 20_000)]
+        messages: usize,
+    },
     /// The device agent (`pitlane-agent`'s commands), e.g. `pitlane agent run --config FILE`.
     Agent {
         #[arg(
@@ -115,6 +128,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("pitlane up: stopping");
             running.stop().await;
             eprintln!("pitlane up: stopped");
+            Ok(())
+        }
+        Command::Bench {
+            cars,
+            commands,
+            messages,
+        } => {
+            let dir = tempfile::tempdir().context("scratch directory")?;
+            let opts = pitlane::bench::BenchOptions {
+                cars,
+                commands,
+                messages,
+                dir: dir.path().to_owned(),
+            };
+            let progress = |line: &str| eprintln!("pitlane bench: {line}");
+            let figures = pitlane::bench::run(&opts, &progress).await?;
+            print!("{}", pitlane::bench::table(&figures));
             Ok(())
         }
         Command::Agent { args } => {

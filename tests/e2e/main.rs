@@ -5,3 +5,4 @@ mod commands;
 mod journey;
 mod offline;
 mod support;
+mod up_cli;

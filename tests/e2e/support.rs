@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use pitlane::client::{Api, PRIVILEGE_COMMANDS};
+use pitlane::client::Api;
 use pitlane::fleet::Intervals;
 use pitlane::up::{self, Running, UpOptions};
 use pitlane_cloud::config::Config;
@@ -49,34 +49,7 @@ pub async fn start(opts: UpOptions, dir: tempfile::TempDir) -> Stack {
     Stack { running, api, dir }
 }
 
-/// A user who went through the journey for car `index`.
-pub struct Owner {
-    pub wallet: DeviceKey,
-    pub access: String,
-    pub vin: String,
-    pub user_device_id: String,
-    pub vehicle: u64,
-    pub privilege: String,
-}
-
-/// Retries `f` (a step that needs the device online to sign) until it succeeds or WAIT ends.
-async fn retrying<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, pitlane::client::ApiError>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match f().await {
-            Ok(v) => return v,
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                eprintln!("{what}: {e}; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => panic!("{what}: {e}"),
-        }
-    }
-}
+pub use pitlane::journey::Owner;
 
 impl Stack {
     pub fn base(&self) -> String {
@@ -90,44 +63,11 @@ impl Stack {
     /// Registers with a new wallet and claims, creates from the reported VIN, mints and pairs
     /// car `index`, then exchanges a privilege token for commands.
     pub async fn own(&self, index: usize) -> Owner {
-        let api = &self.api;
-        let wallet = DeviceKey::generate();
-        let access = api.web3_login(&wallet).await.expect("wallet login");
         let serial = &self.running.devices[index].serial;
-        retrying("claim", || api.claim(&access, &wallet, serial)).await;
-        let vin = api
-            .wait_for_vin(&access, serial, WAIT)
+        let nft = self.chain().vehicle_nft.to_checksum();
+        pitlane::journey::own(&self.api, serial, &nft, WAIT)
             .await
-            .expect("the agent reports the VIN");
-        let user_device_id = api
-            .vehicle_from_vin(&access, &vin, "USA")
-            .await
-            .expect("fromvin");
-        let vehicle = api
-            .mint(&access, &wallet, &user_device_id)
-            .await
-            .expect("mint");
-        retrying("pair", || {
-            api.pair(&access, &wallet, &user_device_id, serial)
-        })
-        .await;
-        let privilege = api
-            .privilege_token(
-                &access,
-                &self.chain().vehicle_nft.to_checksum(),
-                vehicle,
-                &[PRIVILEGE_COMMANDS],
-            )
-            .await
-            .expect("token exchange");
-        Owner {
-            wallet,
-            access,
-            vin,
-            user_device_id,
-            vehicle,
-            privilege,
-        }
+            .expect("the journey")
     }
 
     /// The value of a counter or gauge sample on `/metrics` (0 when absent).

@@ -1,0 +1,445 @@
+//! `pitlane bench`: end-to-end figures on this machine. Command round trip (API call to
+//! `executed` status) with one and with many connected simulated cars, signed messages per
+//! second ingested by the cloud against Mosquitto alone carrying the same messages, and the
+//! idle memory and CPU of a real agent process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use pitlane_cloud::registry::{self, Chain, NewDevice};
+use pitlane_shared::envelope::Envelope;
+use pitlane_shared::identity::DeviceKey;
+use pitlane_shared::topics::{self, Ignition, TelemetryReport, UpKind};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+
+use crate::client::{Api, ApiError};
+use crate::fleet::{CarFiles, Intervals};
+use crate::up::{self, Running, UpError, UpOptions};
+
+/// How long any one step may take.
+const WAIT: Duration = Duration::from_secs(120);
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Cars connected during the second round-trip run.
+    pub cars: usize,
+    /// Commands per round-trip run.
+    pub commands: usize,
+    /// Signed messages for the ingest comparison.
+    pub messages: usize,
+    /// Scratch directory (fresh data directories are made inside).
+    pub dir: PathBuf,
+}
+
+/// Why a measurement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Up(#[from] UpError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("{0}")]
+    Step(String),
+}
+
+fn step(message: impl Into<String>) -> BenchError {
+    BenchError::Step(message.into())
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub name: String,
+    pub value: String,
+}
+
+/// Runs every measurement; `progress` gets one line per step.
+pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Figure>, BenchError> {
+    let mut figures = Vec::new();
+    for cars in [1, opts.cars.max(1)] {
+        progress(&format!("round trip with {cars} connected car(s)"));
+        let mut stack = start(&opts.dir.join(format!("rt-{cars}")), cars).await?;
+        let result = round_trip(&stack, opts.commands).await;
+        if cars == 1 && result.is_ok() {
+            progress("agent idle RSS and CPU (a separate agent process for car 1)");
+            if let Some(device) = stack.devices.pop()
+                && let Err(e) = device.stop().await
+            {
+                progress(&format!("in-process agent: {e}"));
+            }
+            match agent_idle(&stack).await {
+                Ok(mut f) => figures.append(&mut f),
+                Err(e) => progress(&format!("agent idle: {e}")),
+            }
+            progress("signed messages ingested by the cloud");
+            match ingest_rate(&stack, opts.messages).await {
+                Ok(f) => figures.push(f),
+                Err(e) => progress(&format!("ingest: {e}")),
+            }
+        }
+        stack.stop().await;
+        let (p50, p99) = result?;
+        figures.push(Figure {
+            name: format!("command round trip, {cars} car(s) connected: p50 / p99"),
+            value: format!("{:.1} ms / {:.1} ms", ms(p50), ms(p99)),
+        });
+    }
+    progress("Mosquitto alone carrying the same messages");
+    match mosquitto_rate(&opts.dir, opts.messages).await {
+        Ok(f) => figures.push(f),
+        Err(e) => progress(&format!("mosquitto: {e}")),
+    }
+    Ok(figures)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn start(dir: &Path, cars: usize) -> Result<Running, BenchError> {
+    let opts = UpOptions {
+        data_dir: Some(dir.to_owned()),
+        http_addr: Some(([127, 0, 0, 1], 0).into()),
+        mqtt_addr: Some(([127, 0, 0, 1], 0).into()),
+        intervals: Intervals {
+            dtc_secs: 3600.0,
+            telemetry_secs: 3600.0,
+            vin_secs: 3600.0,
+        },
+        demo: false,
+        ..UpOptions::new(cars)
+    };
+    Ok(up::start(opts, &|_| {}).await?)
+}
+
+/// p50 and p99 of `n` commands (alternating unlock and lock) from the POST to the first poll
+/// that sees `executed`; polls every millisecond.
+async fn round_trip(stack: &Running, n: usize) -> Result<(Duration, Duration), BenchError> {
+    let api = Api::new(format!("http://{}", stack.http_addr))?;
+    let nft = Chain::from_config(&stack.state.config)
+        .map_err(|(k, m)| step(format!("{k}: {m}")))?
+        .vehicle_nft
+        .to_checksum();
+    let serial = &stack.devices.first().ok_or_else(|| step("no car"))?.serial;
+    let owner = crate::journey::own(&api, serial, &nft, WAIT).await?;
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n.max(1) {
+        let action = if i % 2 == 0 {
+            "doors/unlock"
+        } else {
+            "doors/lock"
+        };
+        let start = Instant::now();
+        let id = api.command(&owner.privilege, owner.vehicle, action).await?;
+        let outcome = api
+            .wait_command(
+                &owner.privilege,
+                owner.vehicle,
+                &id,
+                Duration::from_millis(1),
+                WAIT,
+            )
+            .await?;
+        if outcome.status != "executed" {
+            return Err(step(format!("command {action}: {}", outcome.body)));
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    Ok((at(0.5), at(0.99)))
+}
+
+/// `n` telemetry envelopes signed by `key`, ready to publish.
+fn signed_messages(key: &DeviceKey, n: usize) -> Result<Vec<Vec<u8>>, BenchError> {
+    let address = key.address();
+    (0..n)
+        .map(|i| {
+            Envelope::new(
+                UpKind::Telemetry.event_type(),
+                format!("00000000-0000-4000-8000-{i:012}"),
+                topics::device_source(address),
+                address.to_lowercase_hex(),
+                SystemTime::now(),
+                TelemetryReport {
+                    ignition: Ignition::On,
+                    values: Vec::new(),
+                },
+            )
+            .sign(key)
+            .and_then(|s| s.to_vec())
+            .map_err(|e| step(format!("signing: {e}")))
+        })
+        .collect()
+}
+
+/// Publishes `messages` at QoS 1 as fast as the client allows (100 in flight).
+async fn publish_all(
+    host: &str,
+    port: u16,
+    login: Option<(String, String)>,
+    client_id: &str,
+    topic: &str,
+    messages: Vec<Vec<u8>>,
+) -> Result<(), BenchError> {
+    let mut options = MqttOptions::new(client_id, host, port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options.set_inflight(100);
+    if let Some((user, password)) = login {
+        options.set_credentials(user, password);
+    }
+    let (client, mut eventloop) = AsyncClient::new(options, 1000);
+    let n = messages.len();
+    let topic = topic.to_owned();
+    let publisher = tokio::spawn(async move {
+        for m in messages {
+            if client
+                .publish(topic.clone(), QoS::AtLeastOnce, false, m)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let mut acked = 0;
+    while acked < n {
+        match tokio::time::timeout(WAIT, eventloop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(step(format!("publisher: {e}"))),
+            Err(_) => return Err(step("publisher: no progress")),
+        }
+    }
+    let _ = publisher.await;
+    Ok(())
+}
+
+/// Signed messages per second the cloud verifies, de-duplicates and stores.
+async fn ingest_rate(stack: &Running, n: usize) -> Result<Figure, BenchError> {
+    let mqtt = stack
+        .state
+        .mqtt
+        .as_ref()
+        .ok_or_else(|| step("no MQTT layer"))?;
+    let key = DeviceKey::generate();
+    let registered = registry::register_device(
+        &stack.state.db,
+        NewDevice {
+            serial: "BENCH-PUBLISHER".into(),
+            address: key.address(),
+            manufacturer: "Bench".into(),
+        },
+    )
+    .await
+    .map_err(|e| step(e.to_string()))?;
+    let messages = signed_messages(&key, n)?;
+    let addr = mqtt
+        .broker_addr()
+        .ok_or_else(|| step("no embedded broker"))?;
+    let user = key.address().to_lowercase_hex();
+    let before = mqtt.ingest_counts().stored;
+    let start = Instant::now();
+    publish_all(
+        &addr.ip().to_string(),
+        addr.port(),
+        Some((user.clone(), registered.mqtt_password)),
+        &user,
+        &topics::up(key.address(), UpKind::Telemetry),
+        messages,
+    )
+    .await?;
+    let deadline = Instant::now() + WAIT;
+    while mqtt.ingest_counts().stored < before + n as u64 {
+        if Instant::now() > deadline {
+            return Err(step(format!(
+                "stored {} of {n}",
+                mqtt.ingest_counts().stored - before
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    Ok(Figure {
+        name: format!("signed messages stored by the cloud ({n}, QoS 1)"),
+        value: format!("{rate:.0} /s"),
+    })
+}
+
+/// Messages per second Mosquitto carries from a QoS 1 publisher to a QoS 1 subscriber.
+async fn mosquitto_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
+    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| step("mosquitto is not installed"))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| step(e.to_string()))?
+        .port();
+    std::fs::create_dir_all(dir).map_err(|e| step(e.to_string()))?;
+    let conf = dir.join("mosquitto.conf");
+    // max_queued_messages 0: unlimited, so a slow subscriber loses nothing.
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
+        ),
+    )
+    .map_err(|e| step(e.to_string()))?;
+    let mut broker = Kill(
+        Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| step(e.to_string()))?,
+    );
+    let deadline = Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            return Err(step("mosquitto does not listen"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let key = DeviceKey::generate();
+    let topic = topics::up(key.address(), UpKind::Telemetry);
+    let messages = signed_messages(&key, n)?;
+
+    let mut options = MqttOptions::new("bench-sub", "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (sub, mut sub_loop) = AsyncClient::new(options, 1000);
+    sub.subscribe(topic.clone(), QoS::AtLeastOnce)
+        .await
+        .map_err(|e| step(e.to_string()))?;
+    loop {
+        match tokio::time::timeout(WAIT, sub_loop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => break,
+            Ok(Ok(_)) => {}
+            _ => return Err(step("subscriber did not subscribe")),
+        }
+    }
+    let received = tokio::spawn(async move {
+        let mut got = 0;
+        while got < n {
+            match tokio::time::timeout(WAIT, sub_loop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(_)))) => got += 1,
+                Ok(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        got
+    });
+    let start = Instant::now();
+    publish_all("127.0.0.1", port, None, "bench-pub", &topic, messages).await?;
+    let got = received.await.map_err(|e| step(e.to_string()))?;
+    let elapsed = start.elapsed();
+    let _ = broker.0.kill();
+    if got < n {
+        return Err(step(format!("the subscriber got {got} of {n}")));
+    }
+    Ok(Figure {
+        name: format!("Mosquitto alone, publisher to subscriber ({n}, QoS 1)"),
+        value: format!("{:.0} /s", n as f64 / elapsed.as_secs_f64()),
+    })
+}
+
+/// Kills the child on drop.
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The device agent binary: `pitlane-agent` beside this executable when built, else
+/// `pitlane agent`.
+fn agent_command() -> Command {
+    let exe = std::env::current_exe().ok();
+    let sibling = exe
+        .as_ref()
+        .and_then(|e| e.parent())
+        .map(|d| d.join("pitlane-agent"))
+        .filter(|p| p.exists());
+    match (sibling, exe) {
+        (Some(agent), _) => Command::new(agent),
+        (None, Some(exe)) => {
+            let mut c = Command::new(exe);
+            c.arg("agent");
+            c
+        }
+        (None, None) => Command::new("pitlane-agent"),
+    }
+}
+
+fn proc_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn proc_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Car 1's agent as its own process (the in-process one stopped), connected and idle:
+/// resident memory after warm-up and CPU over ten seconds. Its `sim://` bus runs the simulated
+/// car inside the same process, so both figures include the car.
+async fn agent_idle(stack: &Running) -> Result<Vec<Figure>, BenchError> {
+    let config = CarFiles::new(&stack.data_dir, 0).agent_config();
+    let child = Kill(
+        agent_command()
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| step(e.to_string()))?,
+    );
+    let pid = child.0.id();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss = proc_rss_kb(pid).ok_or_else(|| step("agent exited"))?;
+    let t0 = proc_cpu_ticks(pid).ok_or_else(|| step("agent exited"))?;
+    let window = Duration::from_secs(10);
+    tokio::time::sleep(window).await;
+    let t1 = proc_cpu_ticks(pid).ok_or_else(|| step("agent exited"))?;
+    // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ).
+    let cpu = (t1 - t0) as f64 / 100.0 / window.as_secs_f64() * 100.0;
+    drop(child);
+    Ok(vec![
+        Figure {
+            name: "agent idle RSS (sim:// bus, connected)".into(),
+            value: format!("{:.1} MB", rss as f64 / 1024.0),
+        },
+        Figure {
+            name: "agent idle CPU".into(),
+            value: format!("{cpu:.2} % of one core"),
+        },
+    ])
+}
+
+/// The figures as an aligned table.
+pub fn table(figures: &[Figure]) -> String {
+    let width = figures.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    figures
+        .iter()
+        .map(|f| format!("{:width$}  {}\n", f.name, f.value))
+        .collect()
+}
