@@ -8,11 +8,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::failure::Failure;
-use super::users_auth::{UsersAuth, UsersError, UsersJson};
+use super::users_auth::{UsersAuth, UsersError, UsersErrorBody, UsersJson};
 use crate::app::AppState;
 use crate::vin::store::{self, StoreError};
 use crate::vin::{Decoder, Severity, worker};
@@ -32,6 +33,74 @@ pub fn router() -> Router<AppState> {
             put(resume),
         )
         .route("/api/v1/decode/{user_id}/tasks/{task_id}", get(task))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(decode_one, decode_bulk, pause, resume, task),
+    components(schemas(
+        DecodeResponse,
+        BulkRequest,
+        BulkStarted,
+        Acknowledged,
+        TaskResponse,
+        Progress
+    ))
+)]
+pub struct Doc;
+
+/// `GET /api/v1/decode/{user_id}` (the OpenAPI document; the handler builds it as JSON).
+#[derive(Serialize, ToSchema)]
+struct DecodeResponse {
+    /// Always `completed` (single decodes run inline).
+    task_state: String,
+    /// Always null for a single decode.
+    task_id: Option<String>,
+    /// The report: make, model, body_type, year, tab_names, tabs.
+    #[schema(value_type = Object)]
+    task_result: Value,
+    /// The stored lookup's id, for `POST /api/v1/vag-map/map` `report_id`.
+    report_id: String,
+    success: bool,
+    message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct BulkStarted {
+    /// `pending`.
+    task_state: String,
+    /// One task per VIN, in request order.
+    task_ids: Vec<String>,
+    /// The bulk's id (the one given, or a generated one), for pause and resume.
+    bulk_id: String,
+    success: bool,
+    message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Acknowledged {
+    success: bool,
+    message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Progress {
+    bulk_id: String,
+    /// Tasks of the bulk completed or failed.
+    completed: i64,
+    total: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TaskResponse {
+    /// `pending`, `running`, `paused`, `completed` or `failed`.
+    task_state: String,
+    /// `{"final": report or null, "intermediate": {vin, progress} or null}`.
+    #[schema(value_type = Object)]
+    results: Value,
+    progress: Progress,
+    success: bool,
+    message: String,
 }
 
 fn bad_request(message: impl Into<String>) -> UsersError {
@@ -56,6 +125,14 @@ fn decoder() -> Result<Decoder, UsersError> {
 }
 
 /// Decodes one VIN, answering the cached result unless `force=true`.
+#[utoipa::path(get, path = "/api/v1/decode/{user_id}", tag = "Decode API",
+    params(("user_id" = String, Path, description = "The caller's user id (admins: anyone's)"),
+        ("vin" = String, Query, description = "The VIN to decode"),
+        ("force" = Option<bool>, Query, description = "Decode again instead of answering the cached result")),
+    security(("bearer" = [])),
+    responses((status = 200, body = DecodeResponse),
+        (status = 400, body = UsersErrorBody, description = "Missing or invalid VIN (each position's error named)"),
+        (status = 401, body = UsersErrorBody), (status = 403, body = UsersErrorBody)))]
 async fn decode_one(
     State(state): State<AppState>,
     auth: UsersAuth,
@@ -98,15 +175,22 @@ async fn decode_one(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct BulkRequest {
+    /// 1 to 10,000 VINs.
     vins: Vec<String>,
     file_name: Option<String>,
     /// A string id, or a number as in the documented example.
+    #[schema(value_type = Option<String>)]
     bulk_id: Option<Value>,
 }
 
 /// Starts background decoding of many VINs: one task per VIN.
+#[utoipa::path(post, path = "/api/v1/decode/{user_id}", tag = "Decode API",
+    params(("user_id" = String, Path, description = "The caller's user id (admins: anyone's)")),
+    request_body = BulkRequest, security(("bearer" = [])),
+    responses((status = 200, body = BulkStarted), (status = 400, body = UsersErrorBody),
+        (status = 401, body = UsersErrorBody), (status = 403, body = UsersErrorBody)))]
 async fn decode_bulk(
     State(state): State<AppState>,
     auth: UsersAuth,
@@ -169,6 +253,10 @@ async fn set_paused(
 }
 
 /// Pauses a bulk: its pending tasks wait until resumed.
+#[utoipa::path(put, path = "/api/v1/decode/{user_id}/bulk/{bulk_id}/pause", tag = "Decode API",
+    params(("user_id" = String, Path), ("bulk_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Acknowledged), (status = 401, body = UsersErrorBody),
+        (status = 403, body = UsersErrorBody), (status = 404, body = UsersErrorBody)))]
 async fn pause(
     State(state): State<AppState>,
     auth: UsersAuth,
@@ -181,6 +269,10 @@ async fn pause(
 }
 
 /// Resumes a paused bulk.
+#[utoipa::path(put, path = "/api/v1/decode/{user_id}/bulk/{bulk_id}/resume", tag = "Decode API",
+    params(("user_id" = String, Path), ("bulk_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Acknowledged), (status = 401, body = UsersErrorBody),
+        (status = 403, body = UsersErrorBody), (status = 404, body = UsersErrorBody)))]
 async fn resume(
     State(state): State<AppState>,
     auth: UsersAuth,
@@ -194,6 +286,10 @@ async fn resume(
 }
 
 /// A task's state, its final result once decoded, and its bulk's progress meanwhile.
+#[utoipa::path(get, path = "/api/v1/decode/{user_id}/tasks/{task_id}", tag = "Decode API",
+    params(("user_id" = String, Path), ("task_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = TaskResponse), (status = 401, body = UsersErrorBody),
+        (status = 403, body = UsersErrorBody), (status = 404, body = UsersErrorBody)))]
 async fn task(
     State(state): State<AppState>,
     auth: UsersAuth,

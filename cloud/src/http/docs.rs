@@ -34,6 +34,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::hmac_auth::Doc::openapi());
     doc.merge(super::team_auth::Doc::openapi());
     doc.merge(super::web3::Doc::openapi());
+    doc.merge(super::decode::Doc::openapi());
+    doc.merge(super::vag_map::Doc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -53,4 +55,25 @@ async fn openapi_json() -> impl IntoResponse {
 
 async fn docs_page() -> Html<&'static str> {
     Html(include_str!("docs/page.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_decode_and_vag_map_route_is_documented() {
+        let doc = serde_json::to_value(super::openapi()).expect("serialisable");
+        let check = |path: &str, method: &str| {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} missing from the OpenAPI document"
+            );
+        };
+        check("/api/v1/decode/{user_id}", "get");
+        check("/api/v1/decode/{user_id}", "post");
+        check("/api/v1/decode/{user_id}/bulk/{bulk_id}/pause", "put");
+        check("/api/v1/decode/{user_id}/bulk/{bulk_id}/resume", "put");
+        check("/api/v1/decode/{user_id}/tasks/{task_id}", "get");
+        check("/api/v1/vag-map/map", "post");
+        assert!(doc["components"]["schemas"]["TaskResponse"].is_object());
+    }
 }

@@ -5,11 +5,12 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::failure::Failure;
-use super::users_auth::{UsersAuth, UsersError, UsersJson};
+use super::users_auth::{UsersAuth, UsersError, UsersErrorBody, UsersJson};
 use crate::app::AppState;
 use crate::vin::store::{self, StoreError};
 use crate::vin::vag_map::map_report;
@@ -18,14 +19,40 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/vag-map/map", post(map))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(OpenApi)]
+#[openapi(paths(map), components(schemas(MapRequest, MapResponse)))]
+pub struct Doc;
+
+#[derive(Debug, Deserialize, ToSchema)]
 struct MapRequest {
+    /// `VAG` (the default; the only brand mapped).
     brand: Option<String>,
+    /// A decode report's `tabs` (exactly one of `report` and `report_id`).
+    #[schema(value_type = Option<Object>)]
     report: Option<Value>,
+    /// A stored lookup of the bearer's user (`report_id` of a decode).
     report_id: Option<String>,
     // `vin`, `make` and `model` are accepted as documented and not needed for the mapping.
 }
 
+#[derive(Serialize, ToSchema)]
+struct MapResponse {
+    brand: String,
+    /// `[{category, filter, value}]`.
+    #[schema(value_type = Vec<Object>)]
+    payload: Value,
+    success: bool,
+    message: Option<String>,
+}
+
+/// Maps a report's tabs to search filters.
+#[utoipa::path(post, path = "/api/v1/vag-map/map", tag = "VAG Map API", request_body = MapRequest,
+    security((), ("bearer" = [])),
+    responses((status = 200, body = MapResponse),
+        (status = 400, body = UsersErrorBody, description = "Not exactly one of report_id and report, or brand not VAG"),
+        (status = 401, body = UsersErrorBody, description = "report_id without a bearer token"),
+        (status = 404, body = UsersErrorBody, description = "No such lookup of the caller"),
+        (status = 422, body = UsersErrorBody, description = "REPORT_FORMAT_ERROR: tab labels or structure do not match")))]
 async fn map(
     State(state): State<AppState>,
     auth: Option<UsersAuth>,
