@@ -121,6 +121,17 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     state
         .readiness
         .register(Arc::new(DatabaseCheck(state.db.clone())));
+    if let Some(mqtt) = state.mqtt.clone() {
+        state
+            .readiness
+            .register(Arc::new(observability::FnCheck::new("broker", move || {
+                if mqtt.is_ready() {
+                    Ok(())
+                } else {
+                    Err("the MQTT link is not connected and subscribed".into())
+                }
+            })));
+    }
     observability::prometheus();
     state.limits.spawn_janitor();
     crate::vin::worker::start(&state.db, &state.config);

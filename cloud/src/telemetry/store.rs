@@ -3,7 +3,7 @@
 //! those are applied, in arrival order. Messages of devices missing from the registry are
 //! dropped (an external broker may let anyone publish).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use pitlane_shared::identity::Address;
@@ -144,20 +144,22 @@ impl IngestStore {
         candidates.sort_unstable();
         let new = claim_ids(&mut tx, batch, &candidates, now_ms).await?;
         let mut finished = Vec::new();
-        let mut seen_devices: BTreeMap<String, ()> = BTreeMap::new();
+        let mut seen_devices: HashSet<String> = HashSet::new();
         let mut telemetry_rows = Vec::new();
         for &i in &candidates {
             let v = &batch[i];
             if !new.contains(&(v.device.to_lowercase_hex(), v.envelope_id.clone())) {
                 continue;
             }
+            // A device clock running ahead must not make its later reports look stale.
+            let time_ms = v.time_ms.min(now_ms);
             outcomes[i] = Outcome::Stored;
             let address = v.device.to_lowercase_hex();
-            if seen_devices.insert(address.clone(), ()).is_none() {
+            if seen_devices.insert(address.clone()) {
                 touch(&mut tx, &address, now_ms).await?;
             }
             match &v.body {
-                Body::Status(s) => apply_status(&mut tx, &address, s, v.time_ms).await?,
+                Body::Status(s) => apply_status(&mut tx, &address, s, time_ms).await?,
                 Body::Vin(r) => {
                     sqlx::query(
                         "INSERT INTO device_vin_reports (device_address, vin, query, \
@@ -167,7 +169,7 @@ impl IngestStore {
                     .bind(&r.vin)
                     .bind(&r.query)
                     .bind(i64::from(r.check_digit_valid))
-                    .bind(v.time_ms)
+                    .bind(time_ms)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
@@ -176,21 +178,18 @@ impl IngestStore {
                     )
                     .bind(&r.vin)
                     .bind(&r.query)
-                    .bind(v.time_ms)
+                    .bind(time_ms)
                     .bind(&address)
                     .execute(&mut *tx)
                     .await?;
                 }
                 Body::Dtc(r) => {
-                    apply_dtcs(&mut tx, &address, r, v.time_ms, vehicles.get(&v.device)).await?
+                    apply_dtcs(&mut tx, &address, r, time_ms, vehicles.get(&v.device)).await?
                 }
-                Body::Telemetry(t) => telemetry_rows.push((
-                    address,
-                    "telemetry",
-                    serde_json::to_string(t)?,
-                    v.time_ms,
-                )),
-                Body::Event(e) => telemetry_rows.push((address, "event", e.to_string(), v.time_ms)),
+                Body::Telemetry(t) => {
+                    telemetry_rows.push((address, "telemetry", serde_json::to_string(t)?, time_ms))
+                }
+                Body::Event(e) => telemetry_rows.push((address, "event", e.to_string(), time_ms)),
                 Body::Result(r) => {
                     if let Some(status) =
                         commands::apply_result(&mut tx, &v.device, r, now_ms).await?

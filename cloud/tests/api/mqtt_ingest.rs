@@ -76,6 +76,8 @@ async fn only_genuine_messages_are_applied(app: &mut TestApp) {
     )
     .await;
 
+    // On a shared Mosquitto, retained statuses of other tests' devices arrive too: they
+    // are unknown here, so only a lower bound holds for that outcome.
     let want = Counts {
         stored: 4,
         duplicate: 2,
@@ -85,10 +87,17 @@ async fn only_genuine_messages_are_applied(app: &mut TestApp) {
     };
     let got = eventually("every message settled", || async {
         let c = counts(app);
-        (c.total() >= want.total()).then_some(c)
+        let mine = c.stored + c.duplicate + c.forged + c.malformed;
+        (mine >= 11 && c.unknown_device >= 1).then_some(c)
     })
     .await;
-    assert_eq!(got, want);
+    assert_eq!(
+        Counts {
+            unknown_device: 1,
+            ..got
+        },
+        want
+    );
 
     let one = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE device_address = $1");
     assert_eq!(scalar(app, &one("mqtt_envelopes"), &me).await, 4);

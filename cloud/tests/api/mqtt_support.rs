@@ -367,6 +367,12 @@ impl DeviceConn {
 
     /// Drops the connection without DISCONNECT (a lost link: the broker sends the will).
     pub fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for DeviceConn {
+    fn drop(&mut self) {
         self.task.abort();
     }
 }
