@@ -1,7 +1,9 @@
 //! The web panel in headless Chromium (WebDriver): registration and email verification,
 //! keyboard use, API key creation, a bulk VIN decode to the CSV, linking and logging in with
-//! a browser wallet, and the phone layout. Each failing step leaves a screenshot in
-//! `target/panel-screenshots/`. Without chromedriver and Chromium the tests say so and pass.
+//! a browser wallet, the phone layout, and (on the whole system of `pitlane up`) unlocking
+//! the demo car with the command's status turning to executed. Each failing step leaves a
+//! screenshot in `target/panel-screenshots/`. Without chromedriver and Chromium the tests
+//! say so and pass.
 
 #[path = "panel/cloud.rs"]
 mod cloud;
@@ -13,6 +15,8 @@ mod steps;
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use fantoccini::key::Key;
+use pitlane::fleet::Intervals;
+use pitlane::up::UpOptions;
 use pitlane_shared::identity::DeviceKey;
 
 use cloud::Cloud;
@@ -27,14 +31,20 @@ const VINS: [(&str, &str); 3] = [
     ("KNAE55HD7R6000001", "Kia"),
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_panel_in_a_browser() {
-    let (driver_path, browser_path) = match driver::find() {
-        Ok(found) => found,
+fn browser_or_skip() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    match driver::find() {
+        Ok(found) => Some(found),
         Err(why) => {
             eprintln!("SKIPPED: the panel's browser tests need chromedriver and Chromium: {why}");
-            return;
+            None
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_in_a_browser() {
+    let Some((driver_path, browser_path)) = browser_or_skip() else {
+        return;
     };
     let cloud = Cloud::start().await.expect("cloud");
     let chromedriver = driver::Driver::start(&driver_path, &browser_path)
@@ -179,5 +189,112 @@ async fn journey(b: &mut Browser, cloud: &Cloud) -> Result<()> {
     b.fill("#f-password", PASSWORD).await?;
     b.click("main form button[type=submit]").await?;
     b.wait_text("h1", "Vehicles").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlocking_the_demo_car_from_the_panel() {
+    let Some((driver_path, browser_path)) = browser_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = UpOptions {
+        data_dir: Some(dir.path().to_owned()),
+        http_addr: Some("127.0.0.1:0".parse().expect("addr")),
+        mqtt_addr: Some("127.0.0.1:0".parse().expect("addr")),
+        intervals: Intervals {
+            dtc_secs: 600.0,
+            telemetry_secs: 1.0,
+            vin_secs: 600.0,
+        },
+        ..UpOptions::new(1)
+    };
+    let running = pitlane::up::start(opts, &|line| eprintln!("up: {line}"))
+        .await
+        .expect("pitlane up starts");
+    let demo = running.demo.as_ref().expect("the demo account");
+    let (email, password) = (demo.account.email.clone(), demo.account.password.clone());
+    let vin = demo.vin.clone();
+    let chromedriver = driver::Driver::start(&driver_path, &browser_path)
+        .await
+        .expect("chromedriver");
+    let mut b = Browser::new(
+        chromedriver.session(1280, 900).await.expect("browser"),
+        format!("http://{}", running.http_addr),
+    );
+    let outcome = unlock(&mut b, &email, &password, &vin).await;
+    b.finish(outcome).await;
+    running.stop().await;
+}
+
+async fn unlock(b: &mut Browser, email: &str, password: &str, vin: &str) -> Result<()> {
+    b.step("demo-login");
+    b.open("/panel/login").await?;
+    b.fill("#f-email", email).await?;
+    b.fill("#f-password", password).await?;
+    b.click("main form button[type=submit]").await?;
+    b.wait_text("h1", "Vehicles").await?;
+    b.wait_text("table.vehicles", vin).await?;
+
+    b.step("vehicle-page");
+    b.click("table.vehicles a").await?;
+    b.wait_text("#status-title", "Live status").await?;
+    b.wait_text("dl.facts", vin).await?;
+    b.wait_text("#registry-title + dl", "#").await?;
+
+    b.step("unlock");
+    b.click("button[data-command='doors.unlock']").await?;
+    b.wait_text("#command-status", "Unlock: executed").await?;
+
+    b.step("lock");
+    b.click("button[data-command='doors.lock']").await?;
+    b.wait_text("#command-status", "Lock: executed").await?;
+
+    b.step("telemetry-chart");
+    // The agent reports every second: reloading soon shows the chart.
+    let deadline = tokio::time::Instant::now() + driver::WAIT;
+    loop {
+        b.client.refresh().await?;
+        if b.client
+            .find(Locator::Css(
+                "figure.chart svg polyline, figure.chart svg circle",
+            ))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no telemetry chart appeared"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+
+    driver::screenshot(&b.client, "desktop-vehicle").await?;
+    let chart = b
+        .client
+        .find(Locator::Css("#telemetry-title + figure"))
+        .await?;
+    std::fs::write(
+        driver::screenshot_dir().join("telemetry-chart.png"),
+        chart.screenshot().await?,
+    )?;
+
+    b.step("vehicle-on-a-phone");
+    b.client.set_window_size(390, 844).await?;
+    b.client.refresh().await?;
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the vehicle page overflows a phone by {overflow} px"
+    );
+    driver::screenshot(&b.client, "phone-vehicle").await?;
     Ok(())
 }

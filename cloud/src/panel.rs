@@ -10,7 +10,7 @@
 
 mod account;
 mod assets;
-mod bulks;
+pub mod bulks;
 mod chart;
 mod commands;
 mod decode;
@@ -21,7 +21,7 @@ mod geofences;
 mod keys;
 mod layout;
 mod login;
-mod map;
+pub mod map;
 mod password;
 mod register;
 mod session;
