@@ -69,6 +69,8 @@ impl Deref for AppState {
 pub enum AppError {
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("setting `database_url` = {url}: {source}")]
+    Database { url: String, source: DbError },
     #[error("data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -92,12 +94,16 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     if config.database_url.is_none() || config.token_secret.is_none() {
         create_dir(&config.data_dir)?;
     }
-    let db = Db::connect(&url).await?.with_session_cache(
-        crate::accounts::session_cache::SessionCache::new(
+    let db = Db::connect(&url)
+        .await
+        .map_err(|source| AppError::Database {
+            url: redact_password(&url),
+            source,
+        })?
+        .with_session_cache(crate::accounts::session_cache::SessionCache::new(
             Duration::from_millis(config.session_cache_ttl_ms),
             config.session_cache_capacity,
-        ),
-    );
+        ));
     let master = match &config.token_secret {
         Some(secret) => secret.expose().as_bytes().to_vec(),
         None => load_or_create_secret(&config.data_dir.join("token-secret"))?,
@@ -234,6 +240,20 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// `url` with the password of its user info replaced by `***`, for error messages.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
 }
 
 fn create_dir(path: &Path) -> Result<(), AppError> {
