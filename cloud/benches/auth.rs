@@ -36,6 +36,8 @@ fn fixture(rt: &Runtime, session_cache_ttl_ms: u64) -> Fixture {
         config.login_per_ip_per_minute = u32::MAX;
         config.login_per_account_per_minute = u32::MAX;
         config.session_cache_ttl_ms = session_cache_ttl_ms;
+        // The embedded broker on an ephemeral port, never a fixed one.
+        config.mqtt_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let (router, state) = app::build(config).await.expect("app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
