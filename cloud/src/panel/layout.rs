@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn times_are_rendered_in_utc() {
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
-        assert_eq!(when(1_795_000_000), "2026-11-18 09:46 UTC");
+        assert_eq!(when(1_795_000_000), "2026-11-18 11:06 UTC");
     }
 
     #[test]
