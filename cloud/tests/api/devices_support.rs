@@ -12,8 +12,14 @@ pub const FORD_VIN: &str = "1FMCU0GA1PK000001";
 /// A VIN the decoder resolves to Volkswagen / Golf (Mk7) / 2015 (VAG model code).
 pub const VW_VIN: &str = "WVWZZZAUZFW000002";
 
-/// Logs a fresh wallet in through the Web3 challenge and returns its access token.
-pub async fn login(app: &TestApp) -> String {
+/// A wallet signed in through the Web3 challenge.
+pub struct Wallet {
+    pub key: DeviceKey,
+    pub token: String,
+}
+
+/// Logs a fresh wallet in and keeps its key for signing.
+pub async fn wallet(app: &TestApp) -> Wallet {
     let key = DeviceKey::generate();
     let address = key.address().to_lowercase_hex();
     let r = app
@@ -35,8 +41,16 @@ pub async fn login(app: &TestApp) -> String {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let token: Value = r.json().await.expect("json");
-    token["access_token"].as_str().expect("token").to_owned()
+    let body: Value = r.json().await.expect("json");
+    Wallet {
+        key,
+        token: body["access_token"].as_str().expect("token").to_owned(),
+    }
+}
+
+/// Logs a fresh wallet in through the Web3 challenge and returns its access token.
+pub async fn login(app: &TestApp) -> String {
+    wallet(app).await.token
 }
 
 /// Sends `method path` with the token and optional JSON body; returns status and JSON body

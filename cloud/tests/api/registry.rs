@@ -14,41 +14,7 @@ use crate::api_test;
 use crate::devices_support::{call, expect_error, vehicle_from_vin};
 use crate::helpers::TestApp;
 
-/// A wallet signed in through the Web3 challenge.
-pub struct Wallet {
-    pub key: DeviceKey,
-    pub token: String,
-}
-
-/// Logs a fresh wallet in and keeps its key for signing.
-pub async fn wallet(app: &TestApp) -> Wallet {
-    let key = DeviceKey::generate();
-    let address = key.address().to_lowercase_hex();
-    let r = app
-        .client
-        .post(app.url(&format!("/auth/web3/generate_challenge?address={address}")))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status(), StatusCode::OK);
-    let challenge: Value = r.json().await.expect("json");
-    let message = challenge["challenge"].as_str().expect("challenge");
-    let r = app
-        .post_json(
-            "/auth/web3/submit_challenge",
-            json!({
-                "state": challenge["state"],
-                "signature": key.sign_message(message.as_bytes()).to_hex(),
-            }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let body: Value = r.json().await.expect("json");
-    Wallet {
-        key,
-        token: body["access_token"].as_str().expect("token").to_owned(),
-    }
-}
+pub use crate::devices_support::{Wallet, wallet};
 
 /// A provisioned device and its identity key.
 pub struct Device {
