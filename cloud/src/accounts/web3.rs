@@ -49,9 +49,9 @@ pub async fn generate(
     Ok(Challenge { state, message })
 }
 
-/// Spends the challenge and checks the signature; answers the wallet's account (created
-/// on first login).
-pub async fn submit(db: &Db, state: &str, signature_hex: &str) -> Result<User, AccountError> {
+/// Spends the challenge and checks the signature; answers the wallet that signed it. The
+/// challenge is spent whether or not the signature is good.
+pub async fn spend(db: &Db, state: &str, signature_hex: &str) -> Result<Address, AccountError> {
     let ts = now();
     let spent = sqlx::query(
         "UPDATE web3_challenges SET used_at = $1 WHERE state = $2 AND used_at IS NULL AND expires_at > $1",
@@ -79,6 +79,13 @@ pub async fn submit(db: &Db, state: &str, signature_hex: &str) -> Result<User, A
     if signer.to_lowercase_hex() != address {
         return Err(AccountError::InvalidCredentials);
     }
+    Ok(signer)
+}
+
+/// Spends the challenge and checks the signature; answers the wallet's account (created
+/// on first login).
+pub async fn submit(db: &Db, state: &str, signature_hex: &str) -> Result<User, AccountError> {
+    let address = spend(db, state, signature_hex).await?.to_lowercase_hex();
     if let Some(user) = users::by_wallet(db, &address).await? {
         return Ok(user);
     }

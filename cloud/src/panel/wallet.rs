@@ -9,15 +9,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use pitlane_shared::identity::{Address, Signature, personal_message_hash};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Row;
 
 use super::error::PanelError;
 use super::form::{SessionJson, VisitorJson};
 use super::session::{self, Tls, safe_next};
-use crate::accounts::{AccountError, now, users, web3};
+use crate::accounts::{AccountError, users, web3};
 use crate::app::AppState;
 use crate::http::client::ClientInfo;
 
@@ -120,7 +118,7 @@ async fn link(
 ) -> Response {
     let run = async {
         state.limits.login_account.check(user.id())?;
-        let address = spend_challenge(&state, &body.state, &body.signature)
+        let address = web3::spend(&state.db, &body.state, &body.signature)
             .await
             .map_err(signature_refused)?;
         match users::link_wallet(&state.db, user.id(), &address).await {
@@ -138,41 +136,4 @@ async fn link(
     };
     run.await
         .map_or_else(PanelError::into_json, IntoResponse::into_response)
-}
-
-/// Spends a Web3 challenge and answers the wallet that signed it (the proof half of
-/// `web3::submit`, without its log-in-or-create-account half).
-async fn spend_challenge(
-    state: &AppState,
-    challenge: &str,
-    signature: &str,
-) -> Result<Address, AccountError> {
-    let ts = now();
-    let spent = sqlx::query(
-        "UPDATE web3_challenges SET used_at = $1 WHERE state = $2 AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(ts)
-    .bind(challenge)
-    .execute(&state.db.pool)
-    .await?;
-    if spent.rows_affected() != 1 {
-        return Err(AccountError::InvalidToken);
-    }
-    let row = sqlx::query("SELECT address, message FROM web3_challenges WHERE state = $1")
-        .bind(challenge)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let address: String = row.try_get("address")?;
-    let message: String = row.try_get("message")?;
-    let signature: Signature = signature
-        .trim()
-        .parse()
-        .map_err(|_| AccountError::InvalidCredentials)?;
-    let signer = signature
-        .recover(&personal_message_hash(message.as_bytes()))
-        .map_err(|_| AccountError::InvalidCredentials)?;
-    if signer.to_lowercase_hex() != address {
-        return Err(AccountError::InvalidCredentials);
-    }
-    Ok(signer)
 }
