@@ -194,7 +194,13 @@ pub async fn run_with_ready(
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         t
     };
-    let mut vin_tick = every(config.intervals.vin_secs);
+    // The VIN is read at once, then every `vin_secs`; a failed read (ignition off, a slow
+    // gateway) is retried after 1 s, doubling up to `vin_secs`, so a car that answers late
+    // still reports its VIN within seconds rather than at the next long interval.
+    let vin_every = Duration::from_secs_f64(config.intervals.vin_secs.max(0.05));
+    let mut vin_retry = VIN_RETRY_FIRST;
+    let vin_due = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(vin_due);
     let mut dtc_tick = every(config.intervals.dtc_secs);
     let mut telemetry_tick = every(config.intervals.telemetry_secs);
     let mut vin_published = false;
@@ -209,8 +215,16 @@ pub async fn run_with_ready(
                 tracing::info!(request = %result.request_id, status = ?result.status,
                     reason = ?result.reason, "command");
             }
-            _ = vin_tick.tick() => {
-                read_vin(&mut client, &publisher, &mut vin_published).await;
+            () = &mut vin_due => {
+                let wait = if read_vin(&mut client, &publisher, &mut vin_published).await {
+                    vin_retry = VIN_RETRY_FIRST;
+                    vin_every
+                } else {
+                    let wait = vin_retry.min(vin_every);
+                    vin_retry = vin_retry.saturating_mul(2);
+                    wait
+                };
+                vin_due.as_mut().reset(tokio::time::Instant::now() + wait);
             }
             _ = dtc_tick.tick() => {
                 ensure_discovered(&mut client).await;
@@ -274,12 +288,21 @@ async fn ensure_discovered(client: &mut ObdClient<Transport>) {
     }
 }
 
-async fn read_vin(client: &mut ObdClient<Transport>, publisher: &Publisher, published: &mut bool) {
+/// The first wait before reading the VIN again after a failed read.
+const VIN_RETRY_FIRST: Duration = Duration::from_secs(1);
+
+/// Reads the VIN and publishes it when it changed or was never published; false when the car
+/// did not answer.
+async fn read_vin(
+    client: &mut ObdClient<Transport>,
+    publisher: &Publisher,
+    published: &mut bool,
+) -> bool {
     let (vin, query) = match client.vin().await {
         Ok(v) => v,
         Err(e) => {
             tracing::warn!("VIN: {e}");
-            return;
+            return false;
         }
     };
     let store = lock(&publisher.store);
@@ -302,6 +325,7 @@ async fn read_vin(client: &mut ObdClient<Transport>, publisher: &Publisher, publ
         };
         publisher.push(UpKind::Vin, Priority::Kept, report);
     }
+    true
 }
 
 async fn read_telemetry(client: &mut ObdClient<Transport>) -> TelemetryReport {
