@@ -58,7 +58,13 @@ pub struct Figure {
 /// Runs every measurement; `progress` gets one line per step.
 pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Figure>, BenchError> {
     let mut figures = Vec::new();
-    for cars in [1, opts.cars.max(1)] {
+    // One car first (then the agent and ingest figures), then the fleet when it is larger.
+    let fleets = if opts.cars > 1 {
+        vec![1, opts.cars]
+    } else {
+        vec![1]
+    };
+    for cars in fleets {
         progress(&format!("round trip with {cars} connected car(s)"));
         let mut stack = start(&opts.dir.join(format!("rt-{cars}")), cars).await?;
         let result = round_trip(&stack, opts.commands).await;

@@ -11,6 +11,7 @@ pub mod broker;
 pub mod dispatch;
 pub mod ingest;
 pub mod link;
+pub mod nagle;
 pub mod stats;
 pub mod verify;
 pub mod waiters;
@@ -113,6 +114,7 @@ impl MqttLayer {
             None => {
                 let internal = InternalLogin::generate();
                 let broker = EmbeddedBroker::start(config.mqtt_addr, db.clone(), internal.clone())
+                    .await
                     .map_err(|source| MqttError::Broker {
                         addr: config.mqtt_addr,
                         source,
@@ -128,11 +130,19 @@ impl MqttLayer {
             port,
             client_id,
             login,
-            filter: format!(
-                "$share/{}/{}",
-                config.mqtt_share_group,
-                pitlane_shared::topics::ALL_UP
-            ),
+            // The shared subscription lets several cloud instances split the traffic of an
+            // external broker. The embedded broker serves this instance alone, and rumqttd 0.20
+            // panics when the last member of a shared group with a persistent session
+            // disconnects with unacknowledged messages (routing.rs:512), so it gets a plain one.
+            filter: if broker.is_some() {
+                pitlane_shared::topics::ALL_UP.to_owned()
+            } else {
+                format!(
+                    "$share/{}/{}",
+                    config.mqtt_share_group,
+                    pitlane_shared::topics::ALL_UP
+                )
+            },
             // Room for an ack of every message the pipeline can hold, plus commands.
             request_capacity: INCOMING_QUEUE + 4 * ingest::MAX_BATCH + 1_024,
         };
@@ -181,9 +191,10 @@ impl MqttLayer {
         })))
     }
 
-    /// Whether the link is connected and subscribed (for `/readyz`).
+    /// Whether the link is connected and subscribed and, with the embedded broker, its router
+    /// thread still runs (for `/readyz`).
     pub fn is_ready(&self) -> bool {
-        *self.0.ready.borrow()
+        *self.0.ready.borrow() && self.0.broker.as_ref().is_none_or(|b| b.router_alive())
     }
 
     /// Waits until the link is connected and subscribed; false when `timeout` passed first.

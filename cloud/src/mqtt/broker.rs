@@ -18,6 +18,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rumqttd::{ConnectionSettings, Router, RouterConfig, Server, ServerSettings};
 use tokio::task::JoinHandle;
@@ -96,15 +97,31 @@ async fn authorise(
 }
 
 /// The running embedded broker.
-#[derive(Debug)]
 pub struct EmbeddedBroker {
     pub addr: SocketAddr,
     server: JoinHandle<()>,
+    watchdog: JoinHandle<()>,
+    router_alive: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
+impl std::fmt::Debug for EmbeddedBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBroker")
+            .field("addr", &self.addr)
+            .field("router_alive", &(self.router_alive)())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long the listener may take to appear (rumqttd binds it in its own task).
+const LISTENER_WAIT: Duration = Duration::from_secs(5);
+/// How often the watchdog looks at the router thread.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(500);
+
 impl EmbeddedBroker {
-    /// Starts the router and a listener on `addr` (port 0: a free port).
-    pub fn start(addr: SocketAddr, db: Db, internal: InternalLogin) -> std::io::Result<Self> {
+    /// Starts the router and a listener on `addr` (port 0: a free port), and turns Nagle's
+    /// algorithm off on the listener before returning (see [`super::nagle`]).
+    pub async fn start(addr: SocketAddr, db: Db, internal: InternalLogin) -> std::io::Result<Self> {
         // rumqttd binds the address itself; binding it here first makes a taken port fail
         // the start instead of a background task, and resolves port 0 to a free port.
         let addr = std::net::TcpListener::bind(addr)?.local_addr()?;
@@ -119,6 +136,11 @@ impl EmbeddedBroker {
             },
         );
         let router_tx = router.spawn();
+        // The router runs on its own thread and holds the channel's only receiver: once the
+        // thread ends (a panic inside rumqttd), the channel is disconnected.
+        let probe = router_tx.clone();
+        let router_alive: Arc<dyn Fn() -> bool + Send + Sync> =
+            Arc::new(move || !probe.is_disconnected());
         let internal = Arc::new(internal);
         let mut connections = ConnectionSettings {
             connection_timeout_ms: 10_000,
@@ -145,12 +167,65 @@ impl EmbeddedBroker {
                 tracing::error!(error = %e, "embedded MQTT broker stopped");
             }
         });
+        disable_nagle(addr).await;
+        let watchdog = tokio::spawn(watch_router(router_alive.clone()));
         tracing::info!(%addr, "embedded MQTT broker listening");
-        Ok(EmbeddedBroker { addr, server })
+        Ok(EmbeddedBroker {
+            addr,
+            server,
+            watchdog,
+            router_alive,
+        })
+    }
+
+    /// Whether rumqttd's router thread still runs (it routes every message; when it has
+    /// died, connections are accepted but nothing is delivered).
+    pub fn router_alive(&self) -> bool {
+        (self.router_alive)()
     }
 
     /// Stops accepting connections (connections already open end with the runtime).
     pub fn stop(&self) {
         self.server.abort();
+        self.watchdog.abort();
+    }
+}
+
+/// Waits for rumqttd's listener and sets `TCP_NODELAY` on it; warns when it cannot.
+async fn disable_nagle(addr: SocketAddr) {
+    let deadline = tokio::time::Instant::now() + LISTENER_WAIT;
+    loop {
+        match super::nagle::disable_on_listener(addr) {
+            Ok(true) => return,
+            Ok(false) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Ok(false) => {
+                tracing::warn!(%addr, "the embedded broker's listener did not appear within \
+                    {LISTENER_WAIT:?}; Nagle's algorithm stays on (round trips up to 40 ms slower)");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "cannot turn Nagle's algorithm off on the \
+                    embedded broker's listener; round trips may take up to 40 ms longer");
+                return;
+            }
+        }
+    }
+}
+
+/// Logs once, loudly, when the router thread has died: from then on the broker accepts
+/// connections but routes nothing, and `/readyz` fails (see [`EmbeddedBroker::router_alive`]).
+async fn watch_router(alive: Arc<dyn Fn() -> bool + Send + Sync>) {
+    let mut tick = tokio::time::interval(WATCHDOG_PERIOD);
+    loop {
+        tick.tick().await;
+        if !alive() {
+            tracing::error!(
+                "the embedded MQTT broker's router thread has stopped (a panic inside rumqttd); \
+                 no device message or command is delivered any more: restart the cloud"
+            );
+            return;
+        }
     }
 }
