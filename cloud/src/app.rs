@@ -54,6 +54,10 @@ pub struct Shared {
     pub mqtt: Option<crate::mqtt::MqttLayer>,
     /// What `/readyz` checks; the database from the start, other parts register theirs.
     pub readiness: Readiness,
+    /// Smartcar: the client (when configured) and the cipher of stored tokens.
+    pub smartcar: crate::smartcar::Smartcar,
+    /// Processes the refresh queue and mints synthetic devices of Smartcar connections.
+    pub refresh_worker: crate::smartcar::worker::RefreshWorker,
 }
 
 impl Deref for AppState {
@@ -84,6 +88,8 @@ pub enum AppError {
     Accounts(#[from] AccountError),
     #[error(transparent)]
     Mqtt(#[from] crate::mqtt::MqttError),
+    #[error(transparent)]
+    Smartcar(#[from] crate::smartcar::SetupError),
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -109,6 +115,11 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         None => load_or_create_secret(&config.data_dir.join("token-secret"))?,
     };
     let keys = DerivedKeys::new(&master);
+    let smartcar = crate::smartcar::Smartcar::from_config(&config.smartcar, &config.data_dir)?;
+    let registry: Arc<dyn crate::registry::ledger::Registry> =
+        Arc::new(crate::registry::ledger::LedgerRegistry);
+    let refresh_worker =
+        crate::smartcar::worker::start_for(&db, &smartcar, registry.clone(), &config);
     let mqtt = crate::mqtt::MqttLayer::start(&config, db.clone()).await?;
     let state = AppState(Arc::new(Shared {
         tokens: TokenKeys::new(&keys.jwt),
@@ -117,10 +128,12 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         mailer: Mailer::new(&config, db.clone())?,
         captcha: Captcha::from_config(&config)?,
         limits: RateLimits::new(&config),
-        registry: Arc::new(crate::registry::ledger::LedgerRegistry),
+        registry,
         device_signer: Some(Arc::new(mqtt.clone())),
         mqtt: Some(mqtt),
         readiness: Readiness::default(),
+        smartcar,
+        refresh_worker,
         db,
         config,
     }));
@@ -152,6 +165,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
 
 /// Stops background work that holds connections (the MQTT layer), then closes storage.
 pub async fn shutdown(state: &AppState) {
+    state.refresh_worker.stop().await;
     if let Some(mqtt) = &state.mqtt {
         mqtt.stop().await;
     }
@@ -180,6 +194,7 @@ pub fn routes() -> Router<AppState> {
         .merge(http::dcn::router())
         .merge(http::vehicle_commands::router())
         .merge(http::device_status::router())
+        .merge(http::smartcar::router())
         .merge(crate::panel::router())
         .merge(http::health::router())
 }

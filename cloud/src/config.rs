@@ -126,6 +126,9 @@ pub struct Config {
     /// How long to wait for a device to sign a claim or pairing payload, seconds.
     pub device_sign_timeout_secs: u64,
     // --- end device registry ---
+    /// The `[smartcar]` section (helper "smartcar"): the Smartcar-compatible OAuth and API
+    /// servers, the app's credentials and the key that encrypts stored tokens.
+    pub smartcar: crate::smartcar::SmartcarConfig,
 }
 
 /// A configuration value that never appears in `Debug` output (logs, panics).
@@ -220,6 +223,7 @@ impl Default for Config {
             privilege_token_ttl_secs: 600,
             refresh_interval_secs: 3600,
             device_sign_timeout_secs: 10,
+            smartcar: crate::smartcar::SmartcarConfig::default(),
         }
     }
 }
@@ -301,6 +305,19 @@ const KEYS: &[(&str, Kind)] = &[
     ("device_sign_timeout_secs", Kind::Int),
 ];
 
+/// Keys of TOML sections: `PITLANE_<SECTION>_<KEY>` ↔ `[section] key`.
+const SECTION_KEYS: &[(&str, &str, Kind)] = &[
+    ("smartcar", "auth_url", Kind::Str),
+    ("smartcar", "api_url", Kind::Str),
+    ("smartcar", "client_id", Kind::Str),
+    ("smartcar", "client_secret", Kind::Str),
+    ("smartcar", "client_secret_file", Kind::Str),
+    ("smartcar", "timeout_secs", Kind::Int),
+    ("smartcar", "encryption_key_file", Kind::Str),
+    ("smartcar", "refresh_concurrency", Kind::Int),
+    ("smartcar", "refresh_poll_ms", Kind::Int),
+];
+
 impl Config {
     /// Loads the file (if any) and overlays the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
@@ -335,6 +352,18 @@ impl Config {
             } else {
                 continue;
             };
+            if let Some((section, name, kind)) = SECTION_KEYS
+                .iter()
+                .find(|(s, k, _)| key.strip_prefix(s).and_then(|r| r.strip_prefix('_')) == Some(k))
+            {
+                let entry = table
+                    .entry((*section).to_owned())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = entry {
+                    t.insert((*name).to_owned(), env_value(var, value, *kind)?);
+                }
+                continue;
+            }
             let Some((key, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
                 continue;
             };
@@ -460,6 +489,9 @@ impl Config {
             }
         }
         crate::registry::validate_config(self).map_err(|(key, message)| invalid(key, &message))?;
+        self.smartcar
+            .validate()
+            .map_err(|(key, message)| invalid(key, &message))?;
         if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("smtp_from", "is not a valid mailbox"));
         }
@@ -626,6 +658,35 @@ mod tests {
         );
         check_error("", &[("PITLANE_VIN_WORKER_BATCH", "0")], "vin_worker_batch");
         check_error("vin_worker_poll_ms = 1\n", &[], "vin_worker_poll_ms");
+    }
+
+    #[test]
+    fn smartcar_section() {
+        let c = load_toml(
+            "[smartcar]\nclient_id = \"id\"\ntimeout_secs = 3\n",
+            &[
+                ("PITLANE_SMARTCAR_CLIENT_SECRET", "s3cret-value"),
+                ("PITLANE_SMARTCAR_TIMEOUT_SECS", "5"),
+                ("PITLANE_SMARTCAR_API_URL", "http://127.0.0.1:9"),
+            ],
+        )
+        .expect("config");
+        assert_eq!(c.smartcar.client_id.as_deref(), Some("id"));
+        assert_eq!(c.smartcar.timeout_secs, 5);
+        assert_eq!(c.smartcar.api_url, "http://127.0.0.1:9");
+        assert_eq!(c.smartcar.auth_url, "https://auth.smartcar.com");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        check_error(
+            "[smartcar]\nclient_id = \"id\"\n",
+            &[],
+            "smartcar.client_id",
+        );
+        check_error(
+            "",
+            &[("PITLANE_SMARTCAR_TIMEOUT_SECS", "soon")],
+            "PITLANE_SMARTCAR_TIMEOUT_SECS",
+        );
+        check_error("[smartcar]\nbogus = 1\n", &[], "bogus");
     }
 
     #[test]

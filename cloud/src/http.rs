@@ -20,6 +20,7 @@ pub mod pairing;
 pub mod privilege;
 pub mod registry_api;
 pub mod signed_request;
+pub mod smartcar;
 pub mod team_auth;
 pub mod tokens;
 pub mod user_devices;

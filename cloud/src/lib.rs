@@ -19,5 +19,6 @@ pub mod observability;
 pub mod panel;
 pub mod ratelimit;
 pub mod registry;
+pub mod smartcar;
 pub mod telemetry;
 pub mod vin;

@@ -19,6 +19,7 @@ pub mod mint;
 pub mod pairing;
 pub mod privileges;
 pub mod provisioning;
+pub mod refresh;
 pub mod signatures;
 pub mod vehicles;
 pub mod vin;

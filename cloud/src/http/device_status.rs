@@ -1,6 +1,7 @@
 //! What a device last reported, for its owner (Web3 token, devices-API error shape):
 //! `GET /v1/aftermarket/device/by-serial/{serial}/status` (the claimed device's owner) and
-//! `GET /v1/user/devices/{userDeviceId}/status` (through the vehicle's paired device).
+//! `GET /v1/user/devices/{userDeviceId}/status` (through the vehicle's paired device, else
+//! its Smartcar connection).
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -71,13 +72,19 @@ async fn by_vehicle(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, DevicesApiError> {
     let vehicle = owned_vehicle(&state, &user, &id).await?;
-    let device = paired_device_of(&state, &vehicle.id)
-        .await?
-        .ok_or_else(|| {
-            DevicesApiError(Failure::NotFound(
-                "this vehicle has no paired aftermarket device".into(),
-            ))
-        })?;
+    let mut device = paired_device_of(&state, &vehicle.id).await?;
+    if device.is_none() {
+        // A Smartcar connection reports under its synthetic device's address.
+        device = crate::smartcar::store::connection(&state.db, &vehicle.id)
+            .await
+            .map_err(|e| internal(&e))?
+            .map(|c| c.address);
+    }
+    let device = device.ok_or_else(|| {
+        DevicesApiError(Failure::NotFound(
+            "this vehicle has no paired aftermarket device or Smartcar connection".into(),
+        ))
+    })?;
     Ok(Json(status_json(&state, &device).await?))
 }
 

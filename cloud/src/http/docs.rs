@@ -36,6 +36,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::web3::Doc::openapi());
     doc.merge(super::decode::Doc::openapi());
     doc.merge(super::vag_map::Doc::openapi());
+    doc.merge(super::smartcar::Doc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -105,7 +105,7 @@ fn definition_json(d: &DeviceDefinition) -> Value {
     })
 }
 
-fn vehicle_json(v: &UserDevice) -> Value {
+pub(crate) fn vehicle_json(v: &UserDevice) -> Value {
     json!({
         "id": v.id,
         "vin": v.vin,

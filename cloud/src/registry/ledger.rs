@@ -1,6 +1,6 @@
 //! The ledger of signed registry calls and the [`Registry`] trait that executes them.
 //!
-//! Each call (claim, pair, unpair, mint) is recorded with its payload, signing hash and
+//! Each call (claim, pair, unpair, mint, mint_synthetic) is recorded with its payload, signing hash and
 //! signatures, and moves through `unsubmitted → submitted → mined → confirmed` (or
 //! `failed`). [`LedgerRegistry`], the default, applies the call's effect to the database
 //! and confirms it at once, all in one transaction; an Ethereum JSON-RPC backend would
@@ -36,6 +36,13 @@ pub enum Effect {
         image_data: Option<String>,
         image_data_transparent: Option<String>,
     },
+    /// A synthetic device (a software connection's token) is bound to the vehicle.
+    MintSynthetic {
+        vehicle: u64,
+        integration: String,
+        /// Lowercase 0x address of the synthetic device.
+        address: String,
+    },
 }
 
 impl Effect {
@@ -46,6 +53,7 @@ impl Effect {
             Effect::Pair { .. } => "pair",
             Effect::Unpair { .. } => "unpair",
             Effect::Mint { .. } => "mint",
+            Effect::MintSynthetic { .. } => "mint_synthetic",
         }
     }
 }
@@ -92,7 +100,7 @@ pub struct CallOutcome {
     /// The ledger row.
     pub call_id: i64,
     pub status: CallStatus,
-    /// The vehicle token a mint created.
+    /// The vehicle (mint) or synthetic device (mint_synthetic) token the call created.
     pub minted_token_id: Option<u64>,
 }
 
@@ -285,6 +293,29 @@ async fn apply(
                 Ok(row) => Ok(Some(token_id(row.try_get("token_id")?)?)),
                 Err(e) if is_unique_violation(&e) => Err(RegistryError::Conflict(
                     "the vehicle is already minted".into(),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Effect::MintSynthetic {
+            vehicle,
+            integration,
+            address,
+        } => {
+            let row = sqlx::query(
+                "INSERT INTO synthetic_devices (vehicle_token_id, integration, address, \
+                 minted_at) VALUES ($1, $2, $3, $4) RETURNING token_id",
+            )
+            .bind(id(*vehicle)?)
+            .bind(integration)
+            .bind(address)
+            .bind(ts)
+            .fetch_one(&mut **tx)
+            .await;
+            match row {
+                Ok(row) => Ok(Some(token_id(row.try_get("token_id")?)?)),
+                Err(e) if is_unique_violation(&e) => Err(RegistryError::Conflict(
+                    "the vehicle or the address already has a synthetic device".into(),
                 )),
                 Err(e) => Err(e.into()),
             }

@@ -219,6 +219,25 @@ pub async fn synthetic_device(
     }))
 }
 
+/// The synthetic device bound to a vehicle, if any.
+pub async fn synthetic_of_vehicle(
+    db: &Db,
+    vehicle_token_id: u64,
+) -> Result<Option<SyntheticDevice>, RegistryError> {
+    let Some(id) = db_id(vehicle_token_id) else {
+        return Ok(None);
+    };
+    let token: Option<i64> =
+        sqlx::query_scalar("SELECT token_id FROM synthetic_devices WHERE vehicle_token_id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?;
+    match token {
+        Some(token) => synthetic_device(db, super::token_id(token)?).await,
+        None => Ok(None),
+    }
+}
+
 /// Queues a refresh of a vehicle's status unless one was requested less than
 /// `interval_secs` ago; then [`RegistryError::TooSoon`] says when to try again.
 pub async fn queue_refresh(
