@@ -6,6 +6,7 @@
 
 pub mod actuate;
 pub mod bus;
+pub mod cadence;
 pub mod cli;
 pub mod config;
 pub mod elm327;

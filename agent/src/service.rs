@@ -16,8 +16,10 @@ use pitlane_shared::topics::{
 };
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
 
 use crate::actuate::Profile;
+use crate::cadence::Cadence;
 use crate::config::Config;
 use crate::executor::{Executor, read_dtcs};
 use crate::obd::probe::SNAPSHOT_PIDS;
@@ -194,14 +196,16 @@ pub async fn run_with_ready(
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         t
     };
-    // The VIN is read at once, then every `vin_secs`; a failed read (ignition off, a slow
-    // gateway) is retried after 1 s, doubling up to `vin_secs`, so a car that answers late
-    // still reports its VIN within seconds rather than at the next long interval.
-    let vin_every = Duration::from_secs_f64(config.intervals.vin_secs.max(0.05));
-    let mut vin_retry = VIN_RETRY_FIRST;
-    let vin_due = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(vin_due);
-    let mut dtc_tick = every(config.intervals.dtc_secs);
+    // VIN and trouble codes are read at once, then every interval; a failed read is retried
+    // soon (see `cadence`).
+    let mut vin_cadence = Cadence::new(
+        Duration::from_secs_f64(config.intervals.vin_secs.max(0.05)),
+        Instant::now(),
+    );
+    let mut dtc_cadence = Cadence::new(
+        Duration::from_secs_f64(config.intervals.dtc_secs.max(0.05)),
+        Instant::now(),
+    );
     let mut telemetry_tick = every(config.intervals.telemetry_secs);
     let mut vin_published = false;
     loop {
@@ -215,23 +219,23 @@ pub async fn run_with_ready(
                 tracing::info!(request = %result.request_id, status = ?result.status,
                     reason = ?result.reason, "command");
             }
-            () = &mut vin_due => {
-                let wait = if read_vin(&mut client, &publisher, &mut vin_published).await {
-                    vin_retry = VIN_RETRY_FIRST;
-                    vin_every
-                } else {
-                    let wait = vin_retry.min(vin_every);
-                    vin_retry = vin_retry.saturating_mul(2);
-                    wait
-                };
-                vin_due.as_mut().reset(tokio::time::Instant::now() + wait);
+            () = tokio::time::sleep_until(vin_cadence.due()) => {
+                let ok = read_vin(&mut client, &publisher, &mut vin_published).await;
+                vin_cadence.done(ok, Instant::now());
             }
-            _ = dtc_tick.tick() => {
+            () = tokio::time::sleep_until(dtc_cadence.due()) => {
                 ensure_discovered(&mut client).await;
-                match read_dtcs(&mut client).await {
-                    Ok(report) => publisher.push(UpKind::Dtc, Priority::Kept, report),
-                    Err(e) => tracing::warn!("trouble codes: {e}"),
-                }
+                let ok = match read_dtcs(&mut client).await {
+                    Ok(report) => {
+                        publisher.push(UpKind::Dtc, Priority::Kept, report);
+                        true
+                    }
+                    Err(e) => {
+                        tracing::warn!("trouble codes: {e}");
+                        false
+                    }
+                };
+                dtc_cadence.done(ok, Instant::now());
             }
             _ = telemetry_tick.tick() => {
                 ensure_discovered(&mut client).await;
@@ -287,9 +291,6 @@ async fn ensure_discovered(client: &mut ObdClient<Transport>) {
         tracing::debug!("discovery: {e}");
     }
 }
-
-/// The first wait before reading the VIN again after a failed read.
-const VIN_RETRY_FIRST: Duration = Duration::from_secs(1);
 
 /// Reads the VIN and publishes it when it changed or was never published; false when the car
 /// did not answer.
