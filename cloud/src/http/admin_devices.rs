@@ -16,10 +16,12 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::registry_api::{RegistryApiError, rfc3339};
+use super::user_devices::DevicesErrorBody;
 use super::users_auth::UsersAuth;
 use crate::accounts::Role;
 use crate::accounts::secrets::{ct_eq, sha256_hex};
@@ -33,6 +35,87 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/aftermarket/devices", post(register).get(list))
         .route("/v1/admin/registry/calls", get(calls))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(register, list, calls),
+    components(schemas(
+        RegisterBody,
+        Provisioned,
+        AdminDevice,
+        AdminDeviceList,
+        RegistryCall,
+        RegistryCallList
+    ))
+)]
+pub struct Doc;
+
+/// A registered device and its one-time credentials.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Provisioned {
+    token_id: u64,
+    serial: String,
+    /// EIP-55.
+    address: String,
+    manufacturer: String,
+    /// The device's lowercase address.
+    mqtt_username: String,
+    /// Shown only here; only its hash is stored.
+    mqtt_password: String,
+    /// A complete agent configuration (TOML) with these credentials and the chain settings.
+    agent_config: String,
+}
+
+/// A device as the admin API lists it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AdminDevice {
+    token_id: u64,
+    serial: String,
+    /// EIP-55.
+    address: String,
+    manufacturer: String,
+    claimed: bool,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339, once claimed.
+    claimed_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AdminDeviceList {
+    /// In token id order.
+    devices: Vec<AdminDevice>,
+}
+
+/// One signed call in the registry ledger.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RegistryCall {
+    id: i64,
+    /// `claim`, `pair`, `unpair`, `mint` or `mint_synthetic`.
+    kind: String,
+    /// `unsubmitted`, `submitted`, `mined`, `confirmed` or `failed`.
+    status: String,
+    /// 0x EIP-712 signing hash.
+    payload_hash: String,
+    /// Who signed (`user`, `aftermarketDevice`) and the signatures.
+    #[schema(value_type = Object)]
+    signatures: Value,
+    tx_hash: Option<String>,
+    failure_reason: Option<String>,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339.
+    confirmed_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RegistryCallList {
+    /// Newest first.
+    calls: Vec<RegistryCall>,
 }
 
 /// The header carrying the provisioning API key.
@@ -85,15 +168,26 @@ pub fn device_json(d: &AftermarketDevice) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    /// Unique serial number.
     serial: String,
+    /// The device's 0x address (its key's), unique.
     address: String,
+    /// Defaults to the configured manufacturer name.
     manufacturer: Option<String>,
 }
 
 /// Registers a device; answers its MQTT credentials and agent configuration once.
+#[utoipa::path(post, path = "/v1/admin/aftermarket/devices", operation_id = "register_device", tag = "Admin",
+    request_body = RegisterBody,
+    security(("provisioningKey" = []), ("bearer" = [])),
+    responses((status = 201, body = Provisioned),
+        (status = 400, body = DevicesErrorBody, description = "Malformed body, bad serial or address"),
+        (status = 401, body = DevicesErrorBody, description = "Invalid provisioning key, or no valid Users-API token"),
+        (status = 403, body = DevicesErrorBody, description = "The Users-API token is not an administrator's"),
+        (status = 409, body = DevicesErrorBody, description = "The serial or address is registered already")))]
 async fn register(
     State(state): State<AppState>,
     _: Provisioner,
@@ -127,13 +221,22 @@ async fn register(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Start after this token id (devices only).
     after: Option<u64>,
+    /// 1 to 500 (default 100).
     limit: Option<u32>,
 }
 
 /// Registered devices in token id order, a page at a time.
+#[utoipa::path(get, path = "/v1/admin/aftermarket/devices", operation_id = "list_devices", tag = "Admin", params(ListQuery),
+    security(("provisioningKey" = []), ("bearer" = [])),
+    responses((status = 200, body = AdminDeviceList),
+        (status = 400, body = DevicesErrorBody, description = "after or limit not a whole number, or limit out of range"),
+        (status = 401, body = DevicesErrorBody, description = "Invalid provisioning key, or no valid Users-API token"),
+        (status = 403, body = DevicesErrorBody, description = "The Users-API token is not an administrator's")))]
 async fn list(
     State(state): State<AppState>,
     _: Provisioner,
@@ -155,6 +258,13 @@ async fn list(
 }
 
 /// The most recent registry calls (the ledger), newest first.
+#[utoipa::path(get, path = "/v1/admin/registry/calls", operation_id = "registry_calls", tag = "Admin",
+    params(("limit" = Option<u32>, Query, description = "1 to 500 (default 100)")),
+    security(("provisioningKey" = []), ("bearer" = [])),
+    responses((status = 200, body = RegistryCallList),
+        (status = 400, body = DevicesErrorBody, description = "limit not a whole number or out of range"),
+        (status = 401, body = DevicesErrorBody, description = "Invalid provisioning key, or no valid Users-API token"),
+        (status = 403, body = DevicesErrorBody, description = "The Users-API token is not an administrator's")))]
 async fn calls(
     State(state): State<AppState>,
     _: Provisioner,

@@ -10,10 +10,15 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use pitlane_shared::identity::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
-use super::registry_api::{RegistryApiError, RegistryUser, chain, ctx, parse_token_id, rfc3339};
+use super::registry_api::{
+    Eip712Payload, RegistryApiError, RegistryCallRef, RegistryUser, chain, ctx, parse_token_id,
+    rfc3339,
+};
+use super::user_devices::DevicesErrorBody;
 use crate::app::AppState;
 use crate::registry::claim::{self, ClaimSignatures};
 use crate::registry::devices::{AftermarketDevice, device_by_token, validate_serial};
@@ -36,11 +41,74 @@ pub fn router() -> Router<AppState> {
         .route("/v1/aftermarket/device/{token_id}/image", get(image))
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(claim_payload, claim, by_token, by_address, image),
+    components(schemas(
+        ClaimBody,
+        Claimed,
+        DeviceMetadata,
+        Attribute,
+        Eip712Payload,
+        super::registry_api::Eip712Domain,
+        super::registry_api::Eip712Field,
+        RegistryCallRef
+    ))
+)]
+pub struct Doc;
+
+/// An ERC-721 metadata attribute.
+#[derive(Serialize, ToSchema)]
+pub struct Attribute {
+    trait_type: String,
+    /// A string or a number.
+    #[schema(value_type = String)]
+    value: Value,
+}
+
+/// ERC-721 style metadata of an aftermarket device, plus its fields.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DeviceMetadata {
+    name: String,
+    description: String,
+    /// URL of `GET /v1/aftermarket/device/{tokenId}/image`.
+    image: String,
+    /// `Ethereum Address`, `Serial Number`, `Manufacturer`.
+    attributes: Vec<Attribute>,
+    token_id: u64,
+    /// EIP-55.
+    address: String,
+    serial: String,
+    manufacturer: String,
+    /// RFC 3339.
+    minted_at: String,
+    /// RFC 3339, once claimed.
+    claimed_at: Option<String>,
+    /// The vehicle it is paired with.
+    vehicle_token_id: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Claimed {
+    aftermarket_device_token_id: u64,
+    registry_call: RegistryCallRef,
+}
+
 fn known_serial(serial: &str) -> Result<(), RegistryApiError> {
     validate_serial(serial).map_err(|_| RegistryError::NotFound("aftermarket device").into())
 }
 
 /// The EIP-712 payload the caller's wallet and the device sign to claim the device.
+#[utoipa::path(get, path = "/v1/aftermarket/device/by-serial/{serial}/commands/claim",
+    tag = "Devices API: aftermarket devices",
+    params(("serial" = String, Path, description = "The device's serial number")), security(("bearer" = [])),
+    responses((status = 200, body = Eip712Payload, description = "`ClaimAftermarketDeviceSign`"),
+        (status = 400, body = DevicesErrorBody, description = "The caller's account has no wallet (log in with the Web3 challenge)"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such device"),
+        (status = 409, body = DevicesErrorBody, description = "The device is already claimed")))]
 async fn claim_payload(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -52,15 +120,32 @@ async fn claim_payload(
     Ok(Json(plan.payload.to_json(&chain.domain)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClaimBody {
+    /// The caller's wallet's signature of the claim payload (required).
+    #[schema(schema_with = super::docs::signature_schema)]
     user_signature: Option<SignatureInput>,
+    /// The device's signature of the same payload; when omitted the cloud asks the device
+    /// over MQTT.
+    #[schema(schema_with = super::docs::signature_schema)]
     aftermarket_device_signature: Option<SignatureInput>,
 }
 
 /// Claims the device: `userSignature` must recover to the caller's wallet and
 /// `aftermarketDeviceSignature` to the device (asked from the device when omitted).
+#[utoipa::path(post, path = "/v1/aftermarket/device/by-serial/{serial}/commands/claim",
+    tag = "Devices API: aftermarket devices",
+    params(("serial" = String, Path, description = "The device's serial number")),
+    request_body = ClaimBody, security(("bearer" = [])),
+    responses((status = 200, body = Claimed),
+        (status = 400, body = DevicesErrorBody, description = "A signature that is missing, malformed, replayed or not the expected signer's (the reason says which), the device refused to sign, or the caller has no wallet"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such device"),
+        (status = 409, body = DevicesErrorBody, description = "The device is already claimed"),
+        (status = 502, body = DevicesErrorBody, description = "The device's signature could not be fetched over MQTT"),
+        (status = 503, body = DevicesErrorBody, description = "The device is offline"),
+        (status = 504, body = DevicesErrorBody, description = "The device did not sign in time")))]
 async fn claim(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -119,6 +204,10 @@ async fn device(state: &AppState, token: &str) -> Result<AftermarketDevice, Regi
 }
 
 /// Device metadata by token id (public).
+#[utoipa::path(get, path = "/v1/aftermarket/device/{tokenId}", operation_id = "device_by_token", tag = "Devices API: on-chain queries",
+    params(("tokenId" = String, Path, description = "The device's token id (decimal)")),
+    responses((status = 200, body = DeviceMetadata),
+        (status = 404, body = DevicesErrorBody, description = "No such device")))]
 async fn by_token(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -128,6 +217,11 @@ async fn by_token(
 }
 
 /// Device metadata by 0x address (public).
+#[utoipa::path(get, path = "/v1/aftermarket/device/by-address/{address}", operation_id = "device_by_address", tag = "Devices API: on-chain queries",
+    params(("address" = String, Path, description = "The device's 0x Ethereum address")),
+    responses((status = 200, body = DeviceMetadata),
+        (status = 400, body = DevicesErrorBody, description = "Not an Ethereum address (or a mixed-case one failing EIP-55)"),
+        (status = 404, body = DevicesErrorBody, description = "No such device")))]
 async fn by_address(
     State(state): State<AppState>,
     Path(address): Path<String>,
@@ -142,6 +236,10 @@ async fn by_address(
 }
 
 /// The device's identicon (PNG, public).
+#[utoipa::path(get, path = "/v1/aftermarket/device/{tokenId}/image", operation_id = "device_image", tag = "Devices API: on-chain queries",
+    params(("tokenId" = String, Path, description = "The device's token id (decimal)")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>, description = "A PNG identicon of the device's address"),
+        (status = 404, body = DevicesErrorBody, description = "No such device")))]
 async fn image(
     State(state): State<AppState>,
     Path(token): Path<String>,

@@ -11,12 +11,14 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pitlane_shared::eip712::U256;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::admin_devices::Provisioner;
-use super::aftermarket::png_response;
+use super::aftermarket::{Attribute, png_response};
 use super::registry_api::{RegistryApiError, parse_token_id, rfc3339};
+use super::user_devices::DevicesErrorBody;
 use crate::app::AppState;
 use crate::registry::RegistryError;
 use crate::registry::dcn::{self, DcnNode, parse_node_id};
@@ -28,6 +30,51 @@ pub fn router() -> Router<AppState> {
         .route("/v1/dcn/{node_id}/image", get(image))
         .route("/v1/admin/dcn", post(register))
         .route("/v1/synthetic/device/{token_id}", get(synthetic))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(node, image, register, synthetic),
+    components(schemas(DcnMetadata, RegisterBody, SyntheticMetadata))
+)]
+pub struct Doc;
+
+/// A DCN node's metadata.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DcnMetadata {
+    /// The namehash, 0x + 64 hex digits.
+    node: String,
+    /// The node as a decimal uint256 (its token id).
+    token_id: String,
+    name: String,
+    /// EIP-55.
+    owner: String,
+    /// RFC 3339.
+    expiration: String,
+    /// The vehicle the name points at.
+    vehicle_token_id: Option<u64>,
+    /// URL of `GET /v1/dcn/{nodeId}/image`.
+    image: String,
+    /// `Creation Date`, and `Vehicle ID` when set.
+    attributes: Vec<Attribute>,
+}
+
+/// A synthetic device's metadata (a Smartcar connection of a vehicle).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SyntheticMetadata {
+    name: String,
+    description: String,
+    /// `Ethereum Address`, `Integration`, `Vehicle ID`.
+    attributes: Vec<Attribute>,
+    token_id: u64,
+    /// EIP-55.
+    address: String,
+    integration: String,
+    vehicle_token_id: u64,
+    /// RFC 3339.
+    minted_at: String,
 }
 
 fn node_json(state: &AppState, n: &DcnNode) -> Value {
@@ -56,6 +103,10 @@ async fn find(state: &AppState, node_id: &str) -> Result<DcnNode, RegistryApiErr
 }
 
 /// A DCN node's metadata (public).
+#[utoipa::path(get, path = "/v1/dcn/{nodeId}", operation_id = "dcn_node", tag = "Devices API: on-chain queries",
+    params(("nodeId" = String, Path, description = "The namehash (0x + 64 hex digits) or its decimal token id")),
+    responses((status = 200, body = DcnMetadata),
+        (status = 404, body = DevicesErrorBody, description = "No such node")))]
 async fn node(
     State(state): State<AppState>,
     Path(node_id): Path<String>,
@@ -65,6 +116,10 @@ async fn node(
 }
 
 /// A DCN node's identicon (PNG, public).
+#[utoipa::path(get, path = "/v1/dcn/{nodeId}/image", operation_id = "dcn_image", tag = "Devices API: on-chain queries",
+    params(("nodeId" = String, Path, description = "The namehash (0x + 64 hex digits) or its decimal token id")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>, description = "A PNG identicon of the node"),
+        (status = 404, body = DevicesErrorBody, description = "No such node")))]
 async fn image(
     State(state): State<AppState>,
     Path(node_id): Path<String>,
@@ -73,16 +128,29 @@ async fn image(
     png_response(node.node.as_slice())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RegisterBody {
+    /// A DCN name such as `alice.dimo`.
     name: String,
+    /// The owner's 0x address.
     owner: String,
+    /// RFC 3339.
     expires_at: String,
+    /// A minted vehicle the name points at.
     vehicle_token_id: Option<u64>,
 }
 
 /// Registers a DCN name (provisioning key or admin).
+#[utoipa::path(post, path = "/v1/admin/dcn", operation_id = "register_dcn", tag = "Admin",
+    request_body = RegisterBody,
+    security(("provisioningKey" = []), ("bearer" = [])),
+    responses((status = 201, body = DcnMetadata),
+        (status = 400, body = DevicesErrorBody, description = "Bad name, owner address or time"),
+        (status = 401, body = DevicesErrorBody, description = "Invalid provisioning key, or no valid Users-API token"),
+        (status = 403, body = DevicesErrorBody, description = "The Users-API token is not an administrator's"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle"),
+        (status = 409, body = DevicesErrorBody, description = "The name is registered already")))]
 async fn register(
     State(state): State<AppState>,
     _: Provisioner,
@@ -106,6 +174,10 @@ async fn register(
 }
 
 /// A synthetic device's metadata (public).
+#[utoipa::path(get, path = "/v1/synthetic/device/{tokenId}", operation_id = "synthetic_device", tag = "Devices API: on-chain queries",
+    params(("tokenId" = String, Path, description = "The synthetic device's token id (decimal)")),
+    responses((status = 200, body = SyntheticMetadata),
+        (status = 404, body = DevicesErrorBody, description = "No such synthetic device")))]
 async fn synthetic(
     State(state): State<AppState>,
     Path(token): Path<String>,

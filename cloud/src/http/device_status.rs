@@ -7,9 +7,11 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use pitlane_shared::identity::Address;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
-use super::user_devices::{DevicesApiError, DevicesUser, owned_vehicle};
+use super::user_devices::{DevicesApiError, DevicesErrorBody, DevicesUser, owned_vehicle};
 use crate::app::AppState;
 use crate::commands::envelope::rfc3339_ms;
 use crate::http::failure::Failure;
@@ -21,6 +23,54 @@ pub fn router() -> Router<AppState> {
             get(by_serial),
         )
         .route("/v1/user/devices/{user_device_id}/status", get(by_vehicle))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(by_serial, by_vehicle),
+    components(schemas(DeviceStatus, ReportedDtcs, ReportedTelemetry))
+)]
+pub struct Doc;
+
+/// The device's last DTC report.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ReportedDtcs {
+    /// `{stored, pending, permanent}`, each ECU id → codes.
+    #[schema(value_type = Object)]
+    codes: Value,
+    /// RFC 3339 with milliseconds.
+    reported_at: Option<String>,
+}
+
+/// The device's last telemetry report.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ReportedTelemetry {
+    /// `{ignition, values: [{ecu, pid, name, value, unit}]}`.
+    #[schema(value_type = Object)]
+    report: Value,
+    /// RFC 3339 with milliseconds.
+    recorded_at: Option<String>,
+}
+
+/// What the device last reported (nulls until it has).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DeviceStatus {
+    /// The device's EIP-55 address.
+    address: String,
+    online: bool,
+    /// RFC 3339 with milliseconds.
+    last_seen: Option<String>,
+    vin: Option<String>,
+    /// `on`, `off` or `unknown`.
+    ignition: Option<String>,
+    firmware: Option<String>,
+    /// The bus spec the agent uses.
+    bus: Option<String>,
+    dtcs: Option<ReportedDtcs>,
+    telemetry: Option<ReportedTelemetry>,
 }
 
 fn internal(e: &dyn std::fmt::Display) -> DevicesApiError {
@@ -53,6 +103,12 @@ async fn status_json(state: &AppState, device: &Address) -> Result<Value, Device
     }))
 }
 
+/// What the claimed device last reported (its owner only).
+#[utoipa::path(get, path = "/v1/aftermarket/device/by-serial/{serial}/status", tag = "Devices API: aftermarket devices",
+    params(("serial" = String, Path, description = "The device's serial number")), security(("bearer" = [])),
+    responses((status = 200, body = DeviceStatus),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such device claimed by the caller")))]
 async fn by_serial(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -66,6 +122,13 @@ async fn by_serial(
     Ok(Json(status_json(&state, &device.address).await?))
 }
 
+/// What the vehicle's paired device (else its Smartcar connection) last reported (the
+/// vehicle's owner only).
+#[utoipa::path(get, path = "/v1/user/devices/{userDeviceId}/status", tag = "Devices API: vehicles",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 200, body = DeviceStatus),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller, or it has neither a paired device nor a Smartcar connection")))]
 async fn by_vehicle(
     State(state): State<AppState>,
     user: DevicesUser,

@@ -7,10 +7,11 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
-use super::user_devices::{DevicesApiError, DevicesUser, body, owned_vehicle};
+use super::user_devices::{DevicesApiError, DevicesErrorBody, DevicesUser, body, owned_vehicle};
 use crate::app::AppState;
 use crate::devices::error_codes::{self, Query, Source};
 use crate::http::failure::Failure;
@@ -25,6 +26,57 @@ pub fn router() -> Router<AppState> {
             "/v1/user/devices/{user_device_id}/error-codes/clear",
             post(clear),
         )
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, submit, clear),
+    components(schemas(SubmitBody, ClearBody, QueryList, QuerySchema, Cleared, DescribedCode))
+)]
+pub struct Doc;
+
+/// One code of a query, described.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DescribedCode {
+    /// SAE J2012 text, e.g. `P0148`.
+    code: String,
+    /// The SAE J2012 title, or the make's own for manufacturer codes.
+    description: String,
+    /// Whether the code is in a manufacturer-controlled range.
+    manufacturer_specific: bool,
+}
+
+/// One error-code query: the codes submitted (or reported by the vehicle's device) at once.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct QuerySchema {
+    /// RFC 3339.
+    requested_at: String,
+    /// RFC 3339, once cleared.
+    cleared_at: Option<String>,
+    /// `user` (submitted here) or `device` (reported by the paired device).
+    source: String,
+    error_codes: Vec<DescribedCode>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct QueryList {
+    /// Newest first.
+    queries: Vec<QuerySchema>,
+}
+
+/// The cleared query; with `clearOnVehicle` also the `dtc.clear` command's `requestId`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Cleared {
+    requested_at: String,
+    cleared_at: Option<String>,
+    source: String,
+    error_codes: Vec<DescribedCode>,
+    /// The `dtc.clear` command sent to the paired device (status:
+    /// `GET /v1/vehicle/{tokenId}/commands/{requestId}`).
+    request_id: Option<String>,
 }
 
 /// Unix seconds as `2023-05-23T12:56:36Z`.
@@ -48,6 +100,11 @@ fn query_json(q: &Query) -> Value {
 }
 
 /// The vehicle's queries, newest first.
+#[utoipa::path(get, path = "/v1/user/devices/{userDeviceId}/error-codes", tag = "Devices API: error codes",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 200, body = QueryList),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller")))]
 async fn list(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -60,13 +117,21 @@ async fn list(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SubmitBody {
+    /// 1 to 100 SAE J2012 codes (`P0106`); duplicates are dropped.
     error_codes: Vec<String>,
 }
 
 /// Stores the submitted codes as a new query and answers it, described.
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/error-codes", tag = "Devices API: error codes",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body = SubmitBody, security(("bearer" = [])),
+    responses((status = 200, body = QueryList, description = "The new query alone"),
+        (status = 400, body = DevicesErrorBody, description = "No codes, more than 100, or a code that is not a trouble code (named)"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller")))]
 async fn submit(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -79,7 +144,7 @@ async fn submit(
     Ok(Json(json!({ "queries": [query_json(&query)] })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClearBody {
     /// Also ask the vehicle's paired device to clear the codes in the car (OBD service 04).
@@ -90,6 +155,15 @@ struct ClearBody {
 /// Marks the most recent query cleared and answers it. With `{"clearOnVehicle": true}` the
 /// paired device is also sent `dtc.clear`; the answer then carries that command's
 /// `requestId` (its outcome: `GET /v1/vehicle/{tokenId}/commands/{requestId}`).
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/error-codes/clear", tag = "Devices API: error codes",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body(content = Option<ClearBody>, description = "Optional; an empty body clears only the record"),
+    security(("bearer" = [])),
+    responses((status = 200, body = Cleared),
+        (status = 400, body = DevicesErrorBody, description = "Malformed body"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "Nothing to clear (no query, or the newest is already cleared), or clearOnVehicle without a minted, paired vehicle")))]
 async fn clear(
     State(state): State<AppState>,
     user: DevicesUser,

@@ -7,11 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::error_codes::rfc3339;
-use super::user_devices::{DevicesApiError, DevicesUser, body};
+use super::user_devices::{DevicesApiError, DevicesErrorBody, DevicesUser, body};
 use crate::app::AppState;
 use crate::devices::geofences::{self, Geofence, GeofenceInput};
 use crate::devices::{DevicesError, is_id};
@@ -25,15 +26,54 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, create, update, delete),
+    components(schemas(GeofenceBody, GeofenceSchema, GeofenceList, GeofenceCreated))
+)]
+pub struct Doc;
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct GeofenceBody {
+    /// 1–100 characters, unique among the caller's geofences.
+    name: String,
+    /// `PrivacyFence`, `TriggerEntry` or `TriggerExit`.
+    #[serde(rename = "type")]
+    #[schema(example = "PrivacyFence")]
+    kind: String,
+    /// 1–2,000 valid H3 cells (hex).
+    h3_indexes: Vec<String>,
+    /// At most 100 of the caller's own vehicles.
+    #[serde(default)]
+    user_device_ids: Vec<String>,
+}
+
+/// A stored geofence.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct GeofenceSchema {
+    id: String,
     name: String,
     #[serde(rename = "type")]
     kind: String,
+    /// De-duplicated, lower-case hex.
     h3_indexes: Vec<String>,
-    #[serde(default)]
     user_device_ids: Vec<String>,
+    /// RFC 3339.
+    created_at: String,
+    /// RFC 3339.
+    updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct GeofenceList {
+    geofences: Vec<GeofenceSchema>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct GeofenceCreated {
+    id: String,
 }
 
 impl GeofenceBody {
@@ -68,6 +108,9 @@ fn check_id(id: &str) -> Result<(), DevicesApiError> {
 }
 
 /// The caller's geofences.
+#[utoipa::path(get, path = "/v1/user/geofences", tag = "Devices API: geofences", security(("bearer" = [])),
+    responses((status = 200, body = GeofenceList),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token")))]
 async fn list(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -79,6 +122,12 @@ async fn list(
 }
 
 /// Creates a geofence; answers `{"id": ...}` with 201.
+#[utoipa::path(post, path = "/v1/user/geofences", tag = "Devices API: geofences",
+    request_body = GeofenceBody, security(("bearer" = [])),
+    responses((status = 201, body = GeofenceCreated),
+        (status = 400, body = DevicesErrorBody, description = "Bad cell, type, name or bounds, or a userDeviceIds entry that is not the caller's vehicle"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 409, body = DevicesErrorBody, description = "The caller has a geofence of that name, or 100 geofences already")))]
 async fn create(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -90,6 +139,14 @@ async fn create(
 }
 
 /// Replaces a geofence of the caller; 204.
+#[utoipa::path(put, path = "/v1/user/geofences/{geofenceId}", tag = "Devices API: geofences",
+    params(("geofenceId" = String, Path, description = "The geofence's id")),
+    request_body = GeofenceBody, security(("bearer" = [])),
+    responses((status = 204, description = "Replaced"),
+        (status = 400, body = DevicesErrorBody, description = "Bad cell, type, name or bounds, or a userDeviceIds entry that is not the caller's vehicle"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such geofence of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "Another geofence of the caller has that name")))]
 async fn update(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -103,6 +160,11 @@ async fn update(
 }
 
 /// Deletes a geofence of the caller; 204.
+#[utoipa::path(delete, path = "/v1/user/geofences/{geofenceId}", tag = "Devices API: geofences",
+    params(("geofenceId" = String, Path, description = "The geofence's id")), security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such geofence of the caller")))]
 async fn delete(
     State(state): State<AppState>,
     user: DevicesUser,

@@ -8,10 +8,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
-use super::registry_api::{RegistryApiError, RegistryUser, chain, ctx};
+use super::registry_api::{Eip712Payload, RegistryApiError, RegistryUser, chain, ctx};
+use super::user_devices::DevicesErrorBody;
 use crate::accounts::now;
 use crate::app::AppState;
 use crate::registry::RegistryError;
@@ -35,7 +37,29 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(mint_payload, mint, opt_in_route, refresh),
+    components(schemas(MintBody, Minted))
+)]
+pub struct Doc;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Minted {
+    /// The vehicle's new token id.
+    token_id: u64,
+    user_device_id: String,
+}
+
 /// The EIP-712 payload the owner signs to mint the vehicle.
+#[utoipa::path(get, path = "/v1/user/devices/{userDeviceId}/commands/mint", tag = "Devices API: minting",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 200, body = Eip712Payload, description = "`MintVehicleWithDeviceDefinitionSign`"),
+        (status = 400, body = DevicesErrorBody, description = "The caller's account has no wallet (log in with the Web3 challenge)"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is already minted")))]
 async fn mint_payload(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -46,15 +70,27 @@ async fn mint_payload(
     Ok(Json(plan.payload.to_json(&chain.domain)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct MintBody {
+    /// The caller's wallet's signature of the mint payload (required).
+    #[schema(schema_with = super::docs::signature_schema)]
     signature: Option<SignatureInput>,
+    /// Base64 (a `data:image/…;base64,` prefix allowed) PNG, JPEG or WebP.
     image_data: Option<String>,
+    /// The same with a transparent background.
     image_data_transparent: Option<String>,
 }
 
 /// Mints the vehicle: the signature must recover to the caller's wallet.
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/commands/mint", tag = "Devices API: minting",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body = MintBody, security(("bearer" = [])),
+    responses((status = 200, body = Minted),
+        (status = 400, body = DevicesErrorBody, description = "A signature that is missing, malformed, replayed or not the caller's wallet's; a bad image; no wallet"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is already minted")))]
 async fn mint(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -73,6 +109,12 @@ async fn mint(
 }
 
 /// Opts the minted vehicle in to data sharing (idempotent).
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/commands/opt-in", tag = "Devices API: minting",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 204, description = "Opted in"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted yet")))]
 async fn opt_in_route(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -89,6 +131,13 @@ async fn opt_in_route(
 }
 
 /// Queues a refresh of the vehicle's status (rate-limited per vehicle).
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/commands/refresh", tag = "Devices API: minting",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 204, description = "Refresh queued"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 429, body = DevicesErrorBody, description = "Refreshed less than `refresh_interval_secs` ago; `Retry-After` says when to try again",
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 async fn refresh(
     State(state): State<AppState>,
     user: RegistryUser,

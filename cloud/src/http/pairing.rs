@@ -7,10 +7,14 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::registry_api::{RegistryApiError, RegistryUser, chain, ctx};
+use super::registry_api::{
+    Eip712Payload, RegistryApiError, RegistryCallRef, RegistryUser, chain, ctx,
+};
+use super::user_devices::DevicesErrorBody;
 use crate::app::AppState;
 use crate::registry::RegistryError;
 use crate::registry::pairing::{self, Action, PairPlan, PairSignatures};
@@ -28,9 +32,25 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(OpenApi)]
+#[openapi(
+    paths(pair_payload, pair, unpair_payload, unpair),
+    components(schemas(PairBody, Paired))
+)]
+pub struct Doc;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Paired {
+    registry_call: RegistryCallRef,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PairQuery {
+    /// The aftermarket device's serial (required).
     #[serde(rename = "externalId", alias = "external_id")]
+    #[param(required = true)]
     external_id: Option<String>,
 }
 
@@ -40,6 +60,14 @@ fn payload_json(state: &AppState, plan: &PairPlan) -> Result<Json<Value>, Regist
 }
 
 /// The payload for pairing with the device `?externalId=<serial>`.
+#[utoipa::path(get, path = "/v1/user/devices/{userDeviceId}/aftermarket/commands/pair", tag = "Devices API: pairing",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id"), PairQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = Eip712Payload, description = "`PairAftermarketDeviceSign`"),
+        (status = 400, body = DevicesErrorBody, description = "externalId missing"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller, or no such device"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted, the device is not claimed, or either is already paired")))]
 async fn pair_payload(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -57,6 +85,12 @@ async fn pair_payload(
 }
 
 /// The payload for unpairing the vehicle from its device.
+#[utoipa::path(get, path = "/v1/user/devices/{userDeviceId}/aftermarket/commands/unpair", tag = "Devices API: pairing",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 200, body = Eip712Payload, description = "`UnPairAftermarketDeviceSign`"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted or not paired")))]
 async fn unpair_payload(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -66,11 +100,20 @@ async fn unpair_payload(
     payload_json(&state, &plan)
 }
 
-#[derive(Debug, Deserialize)]
+/// The signatures of a pair or unpair payload. The vehicle's owner always signs
+/// (`signature`); when the device belongs to another account the device signs too
+/// (`aftermarketDeviceSignature`, asked from the device over MQTT when omitted). A device
+/// signature given for an own device is checked as well.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PairBody {
+    /// The device's serial (required to pair; checked against the paired device to unpair).
     external_id: Option<String>,
+    /// The caller's wallet's signature of the payload.
+    #[schema(schema_with = super::docs::signature_schema)]
     signature: Option<SignatureInput>,
+    /// The device's signature of the payload (needed when the device has another owner).
+    #[schema(schema_with = super::docs::signature_schema)]
     aftermarket_device_signature: Option<SignatureInput>,
 }
 
@@ -102,6 +145,17 @@ async fn execute(
 }
 
 /// Pairs the vehicle with the device `externalId`.
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/aftermarket/commands/pair", tag = "Devices API: pairing",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body = PairBody, security(("bearer" = [])),
+    responses((status = 200, body = Paired),
+        (status = 400, body = DevicesErrorBody, description = "externalId missing; a signature missing, malformed, replayed or not the expected signer's (the reason says which); the device refused to sign"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller, or no such device"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted, the device is not claimed, or either is already paired"),
+        (status = 502, body = DevicesErrorBody, description = "The device's signature could not be fetched over MQTT"),
+        (status = 503, body = DevicesErrorBody, description = "The device is offline"),
+        (status = 504, body = DevicesErrorBody, description = "The device did not sign in time")))]
 async fn pair(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -112,6 +166,17 @@ async fn pair(
 }
 
 /// Unpairs the vehicle from its device.
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/aftermarket/commands/unpair", tag = "Devices API: pairing",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body = PairBody, security(("bearer" = [])),
+    responses((status = 200, body = Paired),
+        (status = 400, body = DevicesErrorBody, description = "A signature missing, malformed, replayed or not the expected signer's (the reason says which); externalId not the paired device; the device refused to sign"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted or not paired"),
+        (status = 502, body = DevicesErrorBody, description = "The device's signature could not be fetched over MQTT"),
+        (status = 503, body = DevicesErrorBody, description = "The device is offline"),
+        (status = 504, body = DevicesErrorBody, description = "The device did not sign in time")))]
 async fn unpair(
     State(state): State<AppState>,
     user: RegistryUser,

@@ -1,7 +1,9 @@
 //! What the registry's routes share: their error body (the devices family's
 //! `{"code": <status>, "message": "..."}`), the Web3-authenticated caller with its session,
-//! and the registry context built from the state.
+//! the registry context built from the state, and the OpenAPI schemas of EIP-712 payloads
+//! and registry calls.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
@@ -9,7 +11,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::bearer::{self, BearerError};
 use super::failure::Failure;
@@ -18,6 +22,53 @@ use crate::accounts::jwt::Audience;
 use crate::app::AppState;
 use crate::registry::signatures::Ctx;
 use crate::registry::{Chain, DeviceSignError, RegistryError};
+
+/// The `domain` of a DIMO EIP-712 payload.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Eip712Domain {
+    /// `DIMO`.
+    name: String,
+    /// `1`.
+    version: String,
+    /// Decimal string (config `chain_id`).
+    chain_id: String,
+    /// EIP-55 address of the registry contract (config `registry_address`).
+    verifying_contract: String,
+}
+
+/// One field of an EIP-712 struct type.
+#[derive(Serialize, ToSchema)]
+pub struct Eip712Field {
+    name: String,
+    /// Solidity type, e.g. `uint256`, `address`, `string[]`.
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// An EIP-712 payload for `eth_signTypedData_v4`; sign it and POST the signature back.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Eip712Payload {
+    domain: Eip712Domain,
+    /// Every struct type's fields, `EIP712Domain` included.
+    types: BTreeMap<String, Vec<Eip712Field>>,
+    /// `ClaimAftermarketDeviceSign`, `MintVehicleWithDeviceDefinitionSign`,
+    /// `PairAftermarketDeviceSign` or `UnPairAftermarketDeviceSign`.
+    primary_type: String,
+    /// The values signed, by the primary type's field names (uint256 as decimal strings,
+    /// addresses EIP-55).
+    #[schema(value_type = Object)]
+    message: Value,
+}
+
+/// A call recorded in the registry ledger and its lifecycle status.
+#[derive(Serialize, ToSchema)]
+pub struct RegistryCallRef {
+    id: i64,
+    /// `unsubmitted`, `submitted`, `mined`, `confirmed` or `failed`.
+    status: String,
+}
 
 /// A registry route's failure: `{"code": <status>, "message": "..."}`.
 #[derive(Debug)]

@@ -10,10 +10,12 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use pitlane_shared::identity::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::registry_api::{RegistryApiError, RegistryUser, chain, rfc3339};
+use super::user_devices::DevicesErrorBody;
 use crate::accounts::now;
 use crate::app::AppState;
 use crate::registry::RegistryError;
@@ -34,6 +36,39 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(exchange, list_grants, grant, revoke),
+    components(schemas(ExchangeBody, PrivilegeToken, GrantBody, Grants, Grant))
+)]
+pub struct Doc;
+
+#[derive(Serialize, ToSchema)]
+struct PrivilegeToken {
+    /// A short-lived JWT for `Authorization: Bearer` on the vehicle routes; claims `sub`,
+    /// `contract`, `token_id`, `privilege_ids`.
+    token: String,
+}
+
+/// One shared privilege.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Grant {
+    /// The grantee's wallet (EIP-55).
+    grantee: String,
+    privilege_id: u32,
+    /// RFC 3339.
+    expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Grants {
+    /// The vehicle's token id.
+    token_id: u64,
+    privileges: Vec<Grant>,
+}
+
 fn bad(message: String) -> RegistryApiError {
     RegistryError::BadInput(message).into()
 }
@@ -42,15 +77,28 @@ fn address(field: &str, text: &str) -> Result<Address, RegistryApiError> {
     text.parse().map_err(|e| bad(format!("{field}: {e}")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ExchangeBody {
+    /// The vehicle NFT contract (config `vehicle_nft_address`).
     nft_contract_address: String,
+    /// DIMO privilege ids: 1 all-time non-location data, 2 commands, 3 current location,
+    /// 4 all-time location, 5 VIN credential.
+    #[schema(example = json!([2]))]
     privileges: Vec<i64>,
+    /// The vehicle's token id.
     token_id: u64,
 }
 
-/// Issues a privilege token for the vehicle.
+/// Issues a privilege token for the vehicle: to its owner, or to an account the owner
+/// shared the privileges with.
+#[utoipa::path(post, path = "/v1/tokens/exchange", tag = "Token exchange",
+    request_body = ExchangeBody, security(("bearer" = [])),
+    responses((status = 200, body = PrivilegeToken),
+        (status = 400, body = DevicesErrorBody, description = "Malformed body, bad address, unknown privilege id, or another contract than the vehicle NFT's"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 403, body = DevicesErrorBody, description = "Neither the owner nor granted these privileges"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle")))]
 async fn exchange(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -92,6 +140,12 @@ async fn minted(
 }
 
 /// The privileges the owner has shared on the vehicle (unexpired).
+#[utoipa::path(get, path = "/v1/user/devices/{userDeviceId}/privileges", tag = "Token exchange",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")), security(("bearer" = [])),
+    responses((status = 200, body = Grants),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted yet")))]
 async fn list_grants(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -114,15 +168,26 @@ async fn list_grants(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct GrantBody {
+    /// The wallet (0x address) of the account to share with.
     grantee: String,
+    /// DIMO privilege ids (1–5).
     privileges: Vec<i64>,
+    /// RFC 3339, in the future.
     expires_at: String,
 }
 
 /// Shares privileges on the vehicle with the account of the `grantee` wallet.
+#[utoipa::path(post, path = "/v1/user/devices/{userDeviceId}/privileges", tag = "Token exchange",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body = GrantBody, security(("bearer" = [])),
+    responses((status = 204, description = "Shared"),
+        (status = 400, body = DevicesErrorBody, description = "Bad address, privilege id or time; the grantee is the caller"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller, or no account with that wallet"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted yet")))]
 async fn grant(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -150,6 +215,15 @@ async fn grant(
 }
 
 /// Withdraws every privilege shared with the `grantee` wallet.
+#[utoipa::path(delete, path = "/v1/user/devices/{userDeviceId}/privileges/{grantee}", tag = "Token exchange",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id"),
+        ("grantee" = String, Path, description = "The grantee's wallet (0x address)")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Withdrawn"),
+        (status = 400, body = DevicesErrorBody, description = "Not an address"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller, or nothing shared with that wallet"),
+        (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted yet")))]
 async fn revoke(
     State(state): State<AppState>,
     user: RegistryUser,

@@ -10,8 +10,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::failure::{Failure, family_error_from};
 use super::web3::Web3User;
@@ -28,6 +29,88 @@ pub fn router() -> Router<AppState> {
         .route("/v1/user/devices/{user_device_id}/vin", patch(update_vin))
         .route("/v1/device-definitions", get(definition_by_mmy))
         .route("/v1/device-definitions/{id}", get(definition_by_id))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create,
+        list,
+        list_me,
+        from_vin,
+        update_vin,
+        definition_by_id,
+        definition_by_mmy
+    ),
+    components(schemas(
+        CreateBody,
+        FromVinBody,
+        VinBody,
+        UserDeviceCreated,
+        UserDeviceList,
+        UserDeviceSchema,
+        VehicleMetadata,
+        DeviceDefinitionSchema,
+        DevicesErrorBody
+    ))
+)]
+pub struct Doc;
+
+/// The devices family's error body (also the registry's and the vehicle commands').
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DevicesErrorBody {
+    /// The HTTP status again.
+    #[schema(example = 404)]
+    code: u16,
+    message: String,
+}
+
+/// A device definition (make, model and year).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DeviceDefinitionSchema {
+    device_definition_id: String,
+    /// `2020 Ford F-150`.
+    name: String,
+    make: String,
+    model: String,
+    year: u16,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct VehicleMetadata {
+    /// ELM327/OBD protocol number (`1`–`9`, `A`–`C`), when known.
+    can_protocol: Option<String>,
+}
+
+/// A user's vehicle ("user device").
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UserDeviceSchema {
+    /// 27-character id (shaped like a KSUID).
+    id: String,
+    vin: Option<String>,
+    /// Whether the paired device signed keccak256(VIN).
+    vin_confirmed: bool,
+    /// ISO 3166-1 alpha-3.
+    country_code: String,
+    device_definition: DeviceDefinitionSchema,
+    metadata: VehicleMetadata,
+    /// RFC 3339.
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UserDeviceCreated {
+    user_device: UserDeviceSchema,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UserDeviceList {
+    user_devices: Vec<UserDeviceSchema>,
 }
 
 /// Devices API errors: `{"code": <status>, "message": "..."}`.
@@ -117,9 +200,12 @@ pub(crate) fn vehicle_json(v: &UserDevice) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// Either `deviceDefinitionId`, or `make`, `model` and `year` (the definition is created
+/// when missing).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateBody {
+    /// ISO 3166-1 alpha-3 country code (an assigned one).
     country_code: String,
     device_definition_id: Option<String>,
     make: Option<String>,
@@ -129,6 +215,12 @@ struct CreateBody {
 
 /// Creates a vehicle from a device definition id, or from make/model/year (definition created
 /// when missing).
+#[utoipa::path(post, path = "/v1/user/devices", tag = "Devices API: vehicles",
+    request_body = CreateBody, security(("bearer" = [])),
+    responses((status = 201, body = UserDeviceCreated),
+        (status = 400, body = DevicesErrorBody, description = "Malformed body, unknown country code, or neither a definition id nor make/model/year"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such device definition")))]
 async fn create(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -167,15 +259,24 @@ async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FromVinBody {
+    /// 17 characters; decoded offline.
     vin: String,
+    /// ISO 3166-1 alpha-3 country code.
     country_code: String,
+    /// ELM327/OBD protocol number (`1`–`9`, `A`–`C`).
     can_protocol: Option<String>,
 }
 
 /// Creates a vehicle by decoding its VIN; its make/model/year definition is created when missing.
+#[utoipa::path(post, path = "/v1/user/devices/fromvin", tag = "Devices API: vehicles",
+    request_body = FromVinBody, security(("bearer" = [])),
+    responses((status = 201, body = UserDeviceCreated),
+        (status = 400, body = DevicesErrorBody, description = "Invalid VIN (the position named), country code or CAN protocol"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 409, body = DevicesErrorBody, description = "The caller already has a vehicle with this VIN")))]
 async fn from_vin(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -204,6 +305,9 @@ async fn from_vin(
 }
 
 /// The caller's vehicles (`/v1/user/devices/me`, DIMO's route, and `/v1/user/devices`).
+#[utoipa::path(get, path = "/v1/user/devices", tag = "Devices API: vehicles", security(("bearer" = [])),
+    responses((status = 200, body = UserDeviceList),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token")))]
 async fn list(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -214,11 +318,20 @@ async fn list(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// The caller's vehicles (DIMO's route; the same as `GET /v1/user/devices`).
+#[utoipa::path(get, path = "/v1/user/devices/me", tag = "Devices API: vehicles", security(("bearer" = [])),
+    responses((status = 200, body = UserDeviceList),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token")))]
+#[allow(dead_code)] // Documentation only: the route is served by `list`.
+fn list_me() {}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct VinBody {
+    /// 17 characters, validated.
     vin: String,
     /// The paired device's signature of keccak256(VIN) (0x hex or an array of bytes).
+    #[schema(schema_with = super::docs::signature_schema)]
     signature: Option<crate::registry::signatures::SignatureInput>,
 }
 
@@ -226,6 +339,14 @@ struct VinBody {
 /// the paired device's signature of keccak256(VIN), the VIN is confirmed, and such a
 /// request is accepted from any signed-in caller. Without a valid signature, someone
 /// else's vehicle answers 404 like a missing one.
+#[utoipa::path(patch, path = "/v1/user/devices/{userDeviceId}/vin", tag = "Devices API: vehicles",
+    params(("userDeviceId" = String, Path, description = "The vehicle's id")),
+    request_body = VinBody, security(("bearer" = [])),
+    responses((status = 204, description = "VIN replaced (and confirmed, with a valid device signature)"),
+        (status = 400, body = DevicesErrorBody, description = "Invalid VIN, or a signature that is malformed or not the paired device's"),
+        (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
+        (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller (and no valid device signature)"),
+        (status = 409, body = DevicesErrorBody, description = "The caller already has another vehicle with this VIN")))]
 async fn update_vin(
     State(state): State<AppState>,
     user: DevicesUser,
@@ -268,6 +389,10 @@ async fn update_vin(
 }
 
 /// A device definition by id (public).
+#[utoipa::path(get, path = "/v1/device-definitions/{id}", tag = "Devices API: vehicles",
+    params(("id" = String, Path, description = "The definition's id")),
+    responses((status = 200, body = DeviceDefinitionSchema),
+        (status = 404, body = DevicesErrorBody, description = "No such device definition")))]
 async fn definition_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -280,14 +405,25 @@ async fn definition_by_id(
     )))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MmyQuery {
+    /// Make (any case), required.
+    #[param(required = true)]
     make: Option<String>,
+    /// Model (any case), required.
+    #[param(required = true)]
     model: Option<String>,
+    /// Model year, required.
+    #[param(required = true, value_type = u16)]
     year: Option<String>,
 }
 
 /// A device definition by `make`, `model` and `year` (case-insensitive; public).
+#[utoipa::path(get, path = "/v1/device-definitions", tag = "Devices API: vehicles", params(MmyQuery),
+    responses((status = 200, body = DeviceDefinitionSchema),
+        (status = 400, body = DevicesErrorBody, description = "A parameter is missing, or the year is not a plausible model year"),
+        (status = 404, body = DevicesErrorBody, description = "No such device definition")))]
 async fn definition_by_mmy(
     State(state): State<AppState>,
     query: Result<Query<MmyQuery>, axum::extract::rejection::QueryRejection>,

@@ -10,9 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use pitlane_shared::command::Action;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use super::privilege::{PrivilegeRejection, VehiclePrivilege};
+use super::user_devices::DevicesErrorBody;
 use crate::app::AppState;
 use crate::commands::envelope::rfc3339_ms;
 use crate::commands::store::{self, CommandRow};
@@ -48,6 +51,80 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/vehicle/{token_id}/commands/{request_id}", get(status))
 }
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(doors_lock, doors_unlock, trunk_open, frunk_open, status),
+    components(schemas(CommandSent, CommandStatus))
+)]
+pub struct Doc;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CommandSent {
+    /// Poll `GET /v1/vehicle/{tokenId}/commands/{requestId}` for the outcome.
+    #[schema(example = "2bh8fNMoix9qduuiE9NHUzTGpZx")]
+    request_id: String,
+}
+
+/// A command's status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct CommandStatus {
+    request_id: String,
+    /// `doors.lock`, `doors.unlock`, `trunk.open`, `frunk.open`, `dtc.clear`.
+    action: String,
+    /// `pending`, `executed`, `failed`, `rejected` or `expired`.
+    status: String,
+    /// Why it failed or was refused (`policy`, `expired`, `unsupported`, …).
+    code: Option<String>,
+    reason: Option<String>,
+    /// What the car confirmed (e.g. the door lock state), when the device reported it.
+    #[schema(value_type = Option<Object>)]
+    state: Option<Value>,
+    /// RFC 3339 with milliseconds.
+    issued_at: String,
+    expires_at: String,
+    completed_at: Option<String>,
+}
+
+/// Sends a command to the vehicle's paired device (documentation of the four routes).
+macro_rules! command_doc {
+    ($name:ident, $path:literal, $what:literal) => {
+        #[doc = $what]
+        #[utoipa::path(post, path = $path, tag = "Devices API: vehicle commands",
+            params(("tokenId" = String, Path, description = "The vehicle's token id")),
+            security(("privilegeToken" = [])),
+            responses((status = 200, body = CommandSent, description = "Sent; the device executes it and reports back"),
+                (status = 401, body = DevicesErrorBody, description = "Missing, invalid or expired privilege token, or its session ended"),
+                (status = 403, body = DevicesErrorBody, description = "The token is for another vehicle, lacks privilege 2 (commands), or its holder no longer owns the vehicle"),
+                (status = 404, body = DevicesErrorBody, description = "Not a token id"),
+                (status = 409, body = DevicesErrorBody, description = "The vehicle has no paired aftermarket device"),
+                (status = 503, body = DevicesErrorBody, description = "The MQTT layer is not running or the command could not be published")))]
+        #[allow(dead_code)] // Documentation only: `router` serves the route.
+        fn $name() {}
+    };
+}
+command_doc!(
+    doors_lock,
+    "/v1/vehicle/{tokenId}/commands/doors/lock",
+    "Locks the doors."
+);
+command_doc!(
+    doors_unlock,
+    "/v1/vehicle/{tokenId}/commands/doors/unlock",
+    "Unlocks the doors."
+);
+command_doc!(
+    trunk_open,
+    "/v1/vehicle/{tokenId}/commands/trunk/open",
+    "Opens the trunk."
+);
+command_doc!(
+    frunk_open,
+    "/v1/vehicle/{tokenId}/commands/frunk/open",
+    "Opens the frunk."
+);
 
 /// An error of this family.
 #[derive(Debug)]
@@ -173,6 +250,15 @@ pub fn command_json(c: &CommandRow) -> Value {
     body
 }
 
+/// A command's status (only commands sent to this vehicle).
+#[utoipa::path(get, path = "/v1/vehicle/{tokenId}/commands/{requestId}", tag = "Devices API: vehicle commands",
+    params(("tokenId" = String, Path, description = "The vehicle's token id"),
+        ("requestId" = String, Path, description = "From the command's answer")),
+    security(("privilegeToken" = [])),
+    responses((status = 200, body = CommandStatus),
+        (status = 401, body = DevicesErrorBody, description = "Missing, invalid or expired privilege token, or its session ended"),
+        (status = 403, body = DevicesErrorBody, description = "The token is for another vehicle or lacks privilege 2 (commands)"),
+        (status = 404, body = DevicesErrorBody, description = "No such command of this vehicle")))]
 async fn status(
     State(state): State<AppState>,
     privilege: VehiclePrivilege,

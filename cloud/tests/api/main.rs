@@ -19,6 +19,7 @@ mod hmac_auth;
 mod mint_pair;
 mod mqtt_ingest;
 mod mqtt_support;
+mod openapi;
 mod registry;
 mod smartcar;
 mod team_auth;
