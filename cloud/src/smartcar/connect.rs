@@ -11,9 +11,12 @@
 //! connected. A vehicle whose VIN the user already registered is not duplicated: its
 //! connection moves to the new authorization (a reconnect).
 
+use sqlx::AnyConnection;
+
 use super::client::Attributes;
-use super::{Smartcar, SmartcarError, store};
+use super::{Smartcar, SmartcarClient, SmartcarError, store};
 use crate::accounts::now;
+use crate::config::Secret;
 use crate::db::{Db, is_unique_violation};
 use crate::devices::definitions::{self, Mmy};
 use crate::devices::vehicles::{self, UserDevice};
@@ -135,7 +138,44 @@ pub async fn connect(
     let client = smartcar.client()?;
     let cipher = smartcar.cipher()?;
     let tokens = client.exchange_code(&req.code, &req.redirect_uri).await?;
-    let mut ids = client.vehicles(&tokens.access_token).await?;
+    let found = read_vehicles(client, &tokens.access_token).await?;
+    let mut definitions = Vec::with_capacity(found.len());
+    for f in &found {
+        definitions.push(definitions::find_or_create(db, &f.mmy).await?);
+    }
+    let ts = now();
+    let mut tx = db.pool.begin().await?;
+    let grant = store::insert_grant(&mut tx, cipher, user_id, &tokens, ts).await?;
+    let mut ids = Vec::with_capacity(found.len());
+    for (f, definition) in found.iter().zip(&definitions) {
+        let new = NewVehicle {
+            user_id,
+            definition_id: &definition.id,
+            country_code: &req.country_code,
+            vin: &f.vin,
+        };
+        let (id, created) = find_or_insert(&mut tx, &new, ts).await?;
+        store::upsert_connection(&mut tx, cipher, &id, &grant, &f.smartcar_id, ts).await?;
+        ids.push((id, created));
+    }
+    store::delete_unused_grants(&mut tx, user_id).await?;
+    tx.commit().await?;
+    let mut connected = Vec::with_capacity(ids.len());
+    for (id, created) in ids {
+        connected.push(Connected {
+            vehicle: vehicles::owned(db, user_id, &id).await?,
+            created,
+        });
+    }
+    Ok(connected)
+}
+
+/// Every vehicle the token covers (the first [`MAX_VEHICLES`]), with its VIN and make/model/year.
+async fn read_vehicles(
+    client: &SmartcarClient,
+    access_token: &Secret,
+) -> Result<Vec<Found>, SmartcarError> {
+    let mut ids = client.vehicles(access_token).await?;
     if ids.is_empty() {
         return Err(SmartcarError::BadInput(
             "code: the authorization covers no vehicle; select a vehicle in Smartcar Connect"
@@ -152,14 +192,14 @@ pub async fn connect(
     }
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
-        let attributes = client.attributes(&tokens.access_token, &id).await?;
+        let attributes = client.attributes(access_token, &id).await?;
         if attributes.id != id {
             return Err(malformed(
                 Call::Attributes,
                 "the answer is about another vehicle".into(),
             ));
         }
-        let vin = client.vin(&tokens.access_token, &id).await?;
+        let vin = client.vin(access_token, &id).await?;
         let (vin, mmy) = describe(&attributes, &vin)?;
         found.push(Found {
             smartcar_id: id,
@@ -167,65 +207,56 @@ pub async fn connect(
             mmy,
         });
     }
-    let mut definitions = Vec::with_capacity(found.len());
-    for f in &found {
-        definitions.push(definitions::find_or_create(db, &f.mmy).await?);
+    Ok(found)
+}
+
+/// A vehicle about to be recorded.
+struct NewVehicle<'a> {
+    user_id: &'a str,
+    definition_id: &'a str,
+    country_code: &'a str,
+    vin: &'a str,
+}
+
+/// The user's vehicle with this VIN, created when missing: `(id, created)`.
+async fn find_or_insert(
+    conn: &mut AnyConnection,
+    new: &NewVehicle<'_>,
+    ts: i64,
+) -> Result<(String, bool), SmartcarError> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM user_devices WHERE user_id = $1 AND vin = $2")
+            .bind(new.user_id)
+            .bind(new.vin)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(id) = existing {
+        return Ok((id, false));
     }
-    let ts = now();
-    let mut tx = db.pool.begin().await?;
-    let grant = store::insert_grant(&mut tx, cipher, user_id, &tokens, ts).await?;
-    let mut ids = Vec::with_capacity(found.len());
-    for (f, definition) in found.iter().zip(&definitions) {
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT id FROM user_devices WHERE user_id = $1 AND vin = $2")
-                .bind(user_id)
-                .bind(&f.vin)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (id, created) = match existing {
-            Some(id) => (id, false),
-            None => {
-                let id = new_id();
-                let inserted = sqlx::query(
-                    "INSERT INTO user_devices (id, user_id, device_definition_id, country_code, \
-                     vin, vin_confirmed, can_protocol, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 0, NULL, $6, $6)",
-                )
-                .bind(&id)
-                .bind(user_id)
-                .bind(&definition.id)
-                .bind(&req.country_code)
-                .bind(&f.vin)
-                .bind(ts)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Ok(_) => (id, true),
-                    // The same VIN twice in one authorization, or a concurrent fromvin.
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(DevicesError::Conflict(format!(
-                            "vin: {} is being registered twice; try again",
-                            f.vin
-                        ))
-                        .into());
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        store::upsert_connection(&mut tx, cipher, &id, &grant, &f.smartcar_id, ts).await?;
-        ids.push((id, created));
+    let id = new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO user_devices (id, user_id, device_definition_id, country_code, vin, \
+         vin_confirmed, can_protocol, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 0, NULL, $6, $6)",
+    )
+    .bind(&id)
+    .bind(new.user_id)
+    .bind(new.definition_id)
+    .bind(new.country_code)
+    .bind(new.vin)
+    .bind(ts)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok((id, true)),
+        // A concurrent fromvin or fromsmartcar registered the same VIN first.
+        Err(e) if is_unique_violation(&e) => Err(DevicesError::Conflict(format!(
+            "vin: {} is being registered by another request; try again",
+            new.vin
+        ))
+        .into()),
+        Err(e) => Err(e.into()),
     }
-    store::delete_unused_grants(&mut tx, user_id).await?;
-    tx.commit().await?;
-    let mut connected = Vec::with_capacity(ids.len());
-    for (id, created) in ids {
-        connected.push(Connected {
-            vehicle: vehicles::owned(db, user_id, &id).await?,
-            created,
-        });
-    }
-    Ok(connected)
 }
 
 #[cfg(test)]

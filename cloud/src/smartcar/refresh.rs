@@ -5,7 +5,7 @@
 use pitlane_shared::identity::Address;
 use serde_json::json;
 
-use super::client::Location;
+use super::client::{Call, CallError, Location};
 use super::store::{self, Connection};
 use super::{Smartcar, SmartcarError};
 use crate::accounts::now;
@@ -147,6 +147,10 @@ pub async fn store_reading(
 pub fn failure_reason(e: &SmartcarError) -> String {
     match e {
         SmartcarError::NotFound("Smartcar connection") => NO_CONNECTION.into(),
+        SmartcarError::Call(CallError::Rejected {
+            call: Call::TokenRefresh,
+            ..
+        }) => format!("{e}; connect the vehicle again (fromsmartcar)"),
         SmartcarError::Call(_) | SmartcarError::NotConfigured | SmartcarError::BadInput(_) => {
             e.to_string()
         }

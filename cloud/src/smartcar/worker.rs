@@ -89,6 +89,8 @@ async fn run(deps: Deps, name: String, reconcile: bool, mut stop: watch::Receive
     while !*stop.borrow() {
         let worked = match step(&deps, &name, reconcile).await {
             Ok(n) => n,
+            // The service closed storage without stopping this worker first: nothing to do.
+            Err(e) if pool_closed(&e) => break,
             Err(e) => {
                 tracing::warn!(worker = %name, error = %e, "refresh worker");
                 0
@@ -102,6 +104,14 @@ async fn run(deps: Deps, name: String, reconcile: bool, mut stop: watch::Receive
             }
         }
     }
+}
+
+fn pool_closed(e: &SmartcarError) -> bool {
+    matches!(
+        e,
+        SmartcarError::Db(sqlx::Error::PoolClosed)
+            | SmartcarError::Registry(crate::registry::RegistryError::Db(sqlx::Error::PoolClosed))
+    )
 }
 
 /// One round: mint missing synthetic devices (when `reconcile`), then claim and process one

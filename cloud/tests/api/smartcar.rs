@@ -541,6 +541,14 @@ async fn refreshes(app: &mut TestApp, fake: &FakeSmartcar) {
             .contains("token refresh"),
         "{failed:?}"
     );
+    assert!(
+        failed
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with("connect the vehicle again (fromsmartcar)"),
+        "{failed:?}"
+    );
     let (_, c) = connection(app, &owner.token, &id).await;
     assert_eq!(c["lastRefresh"]["status"], "failed");
     assert!(c["lastRefresh"]["finishedAt"].is_string(), "{c}");
