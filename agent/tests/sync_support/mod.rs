@@ -127,6 +127,9 @@ impl Drop for Broker {
 pub struct Subscriber {
     pub client: AsyncClient,
     pub rx: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    /// Messages received while waiting for another one, oldest first: the agent reads VIN and
+    /// trouble codes in either order, so a wait for one must not lose the other.
+    backlog: Vec<(String, Vec<u8>)>,
 }
 
 impl Subscriber {
@@ -175,22 +178,37 @@ impl Subscriber {
             .await
             .unwrap()
             .unwrap();
-        Subscriber { client, rx }
+        Subscriber {
+            client,
+            rx,
+            backlog: Vec::new(),
+        }
     }
 
-    /// The next message whose topic ends with `/{suffix}` and that `pick` accepts.
+    /// The oldest message not yet taken whose topic ends with `/{suffix}` and that `pick`
+    /// accepts (messages skipped on the way are kept for later waits).
     pub async fn next_where(
         &mut self,
         suffix: &str,
         mut pick: impl FnMut(&[u8]) -> bool,
     ) -> Vec<u8> {
         let wanted = format!("/{suffix}");
+        if let Some(i) = self
+            .backlog
+            .iter()
+            .position(|(topic, payload)| topic.ends_with(&wanted) && pick(payload))
+        {
+            return self.backlog.remove(i).1;
+        }
+        let backlog = &mut self.backlog;
+        let rx = &mut self.rx;
         tokio::time::timeout(WAIT, async {
             loop {
-                let (topic, payload) = self.rx.recv().await.expect("subscriber ended");
+                let (topic, payload) = rx.recv().await.expect("subscriber ended");
                 if topic.ends_with(&wanted) && pick(&payload) {
                     return payload;
                 }
+                backlog.push((topic, payload));
             }
         })
         .await
