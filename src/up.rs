@@ -299,7 +299,8 @@ impl Running {
             Ok(Err(e)) => tracing::warn!("HTTP server: {e}"),
             Err(e) => tracing::warn!("HTTP server task: {e}"),
         }
-        self.state.db.close().await;
+        // The cloud's background workers, then storage (nothing queries a closed pool).
+        app::shutdown(&self.state).await;
     }
 
     /// What to open and try, for people.

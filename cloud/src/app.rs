@@ -58,6 +58,8 @@ pub struct Shared {
     pub smartcar: crate::smartcar::Smartcar,
     /// Processes the refresh queue and mints synthetic devices of Smartcar connections.
     pub refresh_worker: crate::smartcar::worker::RefreshWorker,
+    /// The bulk-decode worker loops, stopped by [`shutdown`] before storage closes.
+    pub vin_workers: crate::vin::worker::Workers,
 }
 
 impl Deref for AppState {
@@ -134,6 +136,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
         readiness: Readiness::default(),
         smartcar,
         refresh_worker,
+        vin_workers: crate::vin::worker::Workers::default(),
         db,
         config,
     }));
@@ -153,7 +156,7 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     }
     observability::prometheus();
     state.limits.spawn_janitor();
-    crate::vin::worker::start(&state.db, &state.config);
+    crate::vin::worker::start(&state.vin_workers, &state.db, &state.config);
     if matches!(state.captcha, Captcha::Dev { token: None }) {
         tracing::warn!(
             "no captcha verifier configured: routes that require a captcha refuse every request"
@@ -163,8 +166,10 @@ pub async fn build(config: Config) -> Result<(Router, AppState), AppError> {
     Ok((router(state.clone()), state))
 }
 
-/// Stops background work that holds connections (the MQTT layer), then closes storage.
+/// Stops background work that holds connections (bulk-decode workers, the refresh worker,
+/// the MQTT layer), then closes storage: nothing may query a closed pool. Idempotent.
 pub async fn shutdown(state: &AppState) {
+    state.vin_workers.stop().await;
     state.refresh_worker.stop().await;
     if let Some(mqtt) = &state.mqtt {
         mqtt.stop().await;
