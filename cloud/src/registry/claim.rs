@@ -7,7 +7,9 @@ use pitlane_shared::identity::Address;
 use super::RegistryError;
 use super::devices::{AftermarketDevice, device_by_serial};
 use super::ledger::{CallOutcome, Effect, SignedCall};
-use super::signatures::{Ctx, SignatureInput, device_signature, expect_signer, fresh, user_wallet};
+use super::signatures::{
+    Ctx, DEVICE_FIELD, SignatureInput, device_signature, presented, signed_by_wallet, user_wallet,
+};
 use crate::db::Db;
 
 /// The signatures a claim carries; the device's may be omitted (then the device is asked).
@@ -72,12 +74,10 @@ pub async fn claim(
     serial: &str,
     signatures: &ClaimSignatures,
 ) -> Result<CallOutcome, RegistryError> {
-    let user_signature = fresh(ctx.db, "userSignature", signatures.user.as_ref())
-        .await?
-        .ok_or_else(|| RegistryError::BadSignature("userSignature is required".into()))?;
-    let given_device = fresh(
+    let given = presented(
         ctx.db,
-        "aftermarketDeviceSignature",
+        "userSignature",
+        signatures.user.as_ref(),
         signatures.device.as_ref(),
     )
     .await?;
@@ -86,18 +86,11 @@ pub async fn claim(
         owner,
         payload,
     } = claim_payload(ctx.db, user_id, serial).await?;
-    let typed = payload.typed_data(&ctx.chain.domain);
-    expect_signer(
-        "userSignature",
-        &typed,
-        &user_signature,
-        &owner,
-        "your wallet",
-    )?;
+    let typed = signed_by_wallet(ctx, "userSignature", &payload, &given.user, &owner)?;
     let device_signature = device_signature(
         ctx,
-        "aftermarketDeviceSignature",
-        given_device,
+        DEVICE_FIELD,
+        given.device,
         &typed,
         &device.address,
         true,
@@ -111,7 +104,7 @@ pub async fn claim(
                 payload: typed.to_json(),
                 payload_hash: typed.signing_hash(),
                 signatures: vec![
-                    ("user", user_signature),
+                    ("user", given.user),
                     ("aftermarketDevice", device_signature),
                 ],
                 effect: Effect::Claim {

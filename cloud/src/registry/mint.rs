@@ -7,7 +7,7 @@ use pitlane_shared::eip712::{DimoPayload, U256};
 use pitlane_shared::identity::Address;
 
 use super::ledger::{Effect, SignedCall};
-use super::signatures::{Ctx, SignatureInput, expect_signer, fresh, user_wallet};
+use super::signatures::{Ctx, SignatureInput, presented, signed_by_wallet, user_wallet};
 use super::vehicles::vehicle_of_user_device;
 use super::{RegistryError, token_id};
 use crate::accounts::now;
@@ -136,9 +136,9 @@ pub async fn mint(
     user_device_id: &str,
     request: &MintRequest,
 ) -> Result<u64, RegistryError> {
-    let signature = fresh(ctx.db, "signature", request.signature.as_ref())
+    let signature = presented(ctx.db, "signature", request.signature.as_ref(), None)
         .await?
-        .ok_or_else(|| RegistryError::BadSignature("signature is required".into()))?;
+        .user;
     for (field, image) in [
         ("imageData", &request.image_data),
         ("imageDataTransparent", &request.image_data_transparent),
@@ -148,8 +148,7 @@ pub async fn mint(
         }
     }
     let plan = mint_payload(ctx.db, user_id, user_device_id).await?;
-    let typed = plan.payload.typed_data(&ctx.chain.domain);
-    expect_signer("signature", &typed, &signature, &plan.owner, "your wallet")?;
+    let typed = signed_by_wallet(ctx, "signature", &plan.payload, &signature, &plan.owner)?;
     let DimoPayload::MintVehicleWithDeviceDefinition {
         manufacturer_node, ..
     } = &plan.payload

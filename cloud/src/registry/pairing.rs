@@ -11,7 +11,9 @@ use super::RegistryError;
 use super::devices::{AftermarketDevice, device_by_serial, device_by_token};
 use super::ledger::{CallOutcome, Effect, SignedCall};
 use super::mint::owned_vehicle;
-use super::signatures::{Ctx, SignatureInput, device_signature, expect_signer, fresh, user_wallet};
+use super::signatures::{
+    Ctx, DEVICE_FIELD, SignatureInput, device_signature, presented, signed_by_wallet, user_wallet,
+};
 use super::vehicles::{
     VehicleToken, paired_device, pairing_of_device_token, vehicle_of_user_device,
 };
@@ -86,10 +88,30 @@ pub async fn pair_payload(
         ));
     }
     let foreign_device = device_owner != user_id;
+    plan(db, user_id, Action::Pair, vehicle, device, foreign_device).await
+}
+
+/// The plan of `action` between `vehicle` and `device`, signed by `user_id`'s wallet.
+async fn plan(
+    db: &Db,
+    user_id: &str,
+    action: Action,
+    vehicle: VehicleToken,
+    device: AftermarketDevice,
+    foreign_device: bool,
+) -> Result<PairPlan, RegistryError> {
     let owner = user_wallet(db, user_id).await?;
-    let payload = DimoPayload::Pair {
-        aftermarket_device_node: U256::from(device.token_id),
-        vehicle_node: U256::from(vehicle.token_id),
+    let (aftermarket_device_node, vehicle_node) =
+        (U256::from(device.token_id), U256::from(vehicle.token_id));
+    let payload = match action {
+        Action::Pair => DimoPayload::Pair {
+            aftermarket_device_node,
+            vehicle_node,
+        },
+        Action::Unpair => DimoPayload::Unpair {
+            aftermarket_device_node,
+            vehicle_node,
+        },
     };
     Ok(PairPlan {
         vehicle,
@@ -114,18 +136,7 @@ pub async fn unpair_payload(
         .await?
         .ok_or(RegistryError::NotFound("aftermarket device"))?;
     let foreign_device = device.owner_user_id.as_deref() != Some(user_id);
-    let owner = user_wallet(db, user_id).await?;
-    let payload = DimoPayload::Unpair {
-        aftermarket_device_node: U256::from(device.token_id),
-        vehicle_node: U256::from(vehicle.token_id),
-    };
-    Ok(PairPlan {
-        vehicle,
-        device,
-        owner,
-        foreign_device,
-        payload,
-    })
+    plan(db, user_id, Action::Unpair, vehicle, device, foreign_device).await
 }
 
 /// Verifies the signatures and records the pairing or unpairing.
@@ -137,12 +148,10 @@ pub async fn execute(
     external_id: Option<&str>,
     signatures: &PairSignatures,
 ) -> Result<CallOutcome, RegistryError> {
-    let user_signature = fresh(ctx.db, "signature", signatures.user.as_ref())
-        .await?
-        .ok_or_else(|| RegistryError::BadSignature("signature is required".into()))?;
-    let given_device = fresh(
+    let given = presented(
         ctx.db,
-        "aftermarketDeviceSignature",
+        "signature",
+        signatures.user.as_ref(),
         signatures.device.as_ref(),
     )
     .await?;
@@ -165,21 +174,14 @@ pub async fn execute(
             plan
         }
     };
-    let typed = plan.payload.typed_data(&ctx.chain.domain);
-    expect_signer(
-        "signature",
-        &typed,
-        &user_signature,
-        &plan.owner,
-        "your wallet",
-    )?;
-    let mut all: Vec<(&'static str, Signature)> = vec![("user", user_signature)];
-    if plan.foreign_device || given_device.is_some() {
+    let typed = signed_by_wallet(ctx, "signature", &plan.payload, &given.user, &plan.owner)?;
+    let mut all: Vec<(&'static str, Signature)> = vec![("user", given.user)];
+    if plan.foreign_device || given.device.is_some() {
         // Never ask a device to consent on behalf of an account that does not own it.
         let device = device_signature(
             ctx,
-            "aftermarketDeviceSignature",
-            given_device,
+            DEVICE_FIELD,
+            given.device,
             &typed,
             &plan.device.address,
             !plan.foreign_device,

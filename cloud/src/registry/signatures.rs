@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use pitlane_shared::eip712::TypedData;
+use pitlane_shared::eip712::{DimoPayload, TypedData};
 use pitlane_shared::identity::{Address, Signature};
 use serde::Deserialize;
 
@@ -57,6 +57,47 @@ pub async fn fresh(
         return Err(RegistryError::BadSignature(format!("{field}: {REPLAYED}")));
     }
     Ok(Some(signature))
+}
+
+/// The request field of the device's signature.
+pub const DEVICE_FIELD: &str = "aftermarketDeviceSignature";
+
+/// The signatures a registry request brings, parsed and not used by a recorded call.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    /// The caller's (required).
+    pub user: Signature,
+    /// The device's ([`DEVICE_FIELD`]), when given.
+    pub device: Option<Signature>,
+}
+
+/// Parses the caller's signature (required; `user_field` names it in errors) and the
+/// device's (optional), refusing malformed or replayed ones.
+pub async fn presented(
+    db: &Db,
+    user_field: &str,
+    user: Option<&SignatureInput>,
+    device: Option<&SignatureInput>,
+) -> Result<Presented, RegistryError> {
+    let user = fresh(db, user_field, user)
+        .await?
+        .ok_or_else(|| RegistryError::BadSignature(format!("{user_field} is required")))?;
+    let device = fresh(db, DEVICE_FIELD, device).await?;
+    Ok(Presented { user, device })
+}
+
+/// `payload` as typed data on the configured chain, once `signature` (the request's
+/// `field`) is checked to be the caller's `wallet`'s.
+pub fn signed_by_wallet(
+    ctx: &Ctx<'_>,
+    field: &str,
+    payload: &DimoPayload,
+    signature: &Signature,
+    wallet: &Address,
+) -> Result<TypedData, RegistryError> {
+    let typed = payload.typed_data(&ctx.chain.domain);
+    expect_signer(field, &typed, signature, wallet, "your wallet")?;
+    Ok(typed)
 }
 
 /// Checks that `signature` over `typed` was made by `expected` (`who` names the signer).
