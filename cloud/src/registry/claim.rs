@@ -8,16 +8,12 @@ use super::RegistryError;
 use super::devices::{AftermarketDevice, device_by_serial};
 use super::ledger::{CallOutcome, Effect, SignedCall};
 use super::signatures::{
-    Ctx, DEVICE_FIELD, SignatureInput, device_signature, presented, signed_by_wallet, user_wallet,
+    Ctx, DEVICE_FIELD, Given, device_signature, signed_by_wallet, user_wallet,
 };
 use crate::db::Db;
 
 /// The signatures a claim carries; the device's may be omitted (then the device is asked).
-#[derive(Debug, Clone, Default)]
-pub struct ClaimSignatures {
-    pub user: Option<SignatureInput>,
-    pub device: Option<SignatureInput>,
-}
+pub type ClaimSignatures = Given;
 
 /// The device named by `serial`, if it can still be claimed by `user_id`.
 async fn claimable(
@@ -74,13 +70,7 @@ pub async fn claim(
     serial: &str,
     signatures: &ClaimSignatures,
 ) -> Result<CallOutcome, RegistryError> {
-    let given = presented(
-        ctx.db,
-        "userSignature",
-        signatures.user.as_ref(),
-        signatures.device.as_ref(),
-    )
-    .await?;
+    let given = signatures.presented(ctx.db, "userSignature").await?;
     let ClaimPlan {
         device,
         owner,

@@ -12,7 +12,7 @@ use super::devices::{AftermarketDevice, device_by_serial, device_by_token};
 use super::ledger::{CallOutcome, Effect, SignedCall};
 use super::mint::owned_vehicle;
 use super::signatures::{
-    Ctx, DEVICE_FIELD, SignatureInput, device_signature, presented, signed_by_wallet, user_wallet,
+    Ctx, DEVICE_FIELD, Given, device_signature, signed_by_wallet, user_wallet,
 };
 use super::vehicles::{
     VehicleToken, paired_device, pairing_of_device_token, vehicle_of_user_device,
@@ -27,11 +27,7 @@ pub enum Action {
 }
 
 /// The signatures of a pairing call (`signature` is the vehicle owner's).
-#[derive(Debug, Clone, Default)]
-pub struct PairSignatures {
-    pub user: Option<SignatureInput>,
-    pub device: Option<SignatureInput>,
-}
+pub type PairSignatures = Given;
 
 /// A pairing call about to be signed.
 #[derive(Debug, Clone)]
@@ -148,13 +144,7 @@ pub async fn execute(
     external_id: Option<&str>,
     signatures: &PairSignatures,
 ) -> Result<CallOutcome, RegistryError> {
-    let given = presented(
-        ctx.db,
-        "signature",
-        signatures.user.as_ref(),
-        signatures.device.as_ref(),
-    )
-    .await?;
+    let given = signatures.presented(ctx.db, "signature").await?;
     let plan = match action {
         Action::Pair => {
             let external_id = external_id.ok_or_else(|| {

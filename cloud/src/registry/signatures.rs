@@ -71,6 +71,22 @@ pub struct Presented {
     pub device: Option<Signature>,
 }
 
+/// The signatures a claim or pairing request carries, as given.
+#[derive(Debug, Clone, Default)]
+pub struct Given {
+    /// The caller's wallet's.
+    pub user: Option<SignatureInput>,
+    /// The device's; may be omitted (see [`device_signature`]).
+    pub device: Option<SignatureInput>,
+}
+
+impl Given {
+    /// [`presented`] for these signatures.
+    pub async fn presented(&self, db: &Db, user_field: &str) -> Result<Presented, RegistryError> {
+        presented(db, user_field, self.user.as_ref(), self.device.as_ref()).await
+    }
+}
+
 /// Parses the caller's signature (required; `user_field` names it in errors) and the
 /// device's (optional), refusing malformed or replayed ones.
 pub async fn presented(

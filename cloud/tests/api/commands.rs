@@ -13,10 +13,11 @@ use pitlane_shared::topics::UpKind;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::devices_support::{call, expect_error, login};
+use crate::devices_support::{call, expect_error};
 use crate::helpers::TestApp;
-use crate::mqtt_support::{DeviceConn, TestDevice, commands_token, eventually, pair};
+use crate::mqtt_support::{DeviceConn, TestDevice, eventually};
 use crate::mqtt_test;
+use crate::vehicle_steps::{commandable, publish_result, refused, send_command, stored};
 
 struct Fresh;
 impl SeenCommands for Fresh {
@@ -99,26 +100,15 @@ async fn wait_status(
 async fn unlock_and_lock_round_trip(app: &mut TestApp) {
     let device = TestDevice::register(app).await;
     let mut conn = device.connect(app).await;
-    let owner = login(app).await;
-    let vehicle = pair(app, &owner, &device).await;
-    let token = commands_token(app, &owner, vehicle.vehicle_token_id).await;
-    let v = vehicle.vehicle_token_id;
+    let vehicle = commandable(app, &device).await;
+    let (token, v) = (vehicle.token.clone(), vehicle.vehicle);
 
     let mut seqs = Vec::new();
     for (path, action, locked) in [
         ("doors/unlock", "doors.unlock", false),
         ("doors/lock", "doors.lock", true),
     ] {
-        let (s, body) = call(
-            app,
-            Method::POST,
-            &format!("/v1/vehicle/{v}/commands/{path}"),
-            &token,
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-        let request_id = body["requestId"].as_str().expect("requestId").to_owned();
+        let request_id = send_command(app, &token, v, path).await;
         let pending = wait_status(app, &token, v, &request_id, "pending").await;
         assert_eq!(pending["action"], action);
         let (got_id, got_action, seq, _) = receive(app, &device, &mut conn).await;
@@ -127,20 +117,14 @@ async fn unlock_and_lock_round_trip(app: &mut TestApp) {
             (request_id.as_str(), action)
         );
         seqs.push(seq);
-        conn.publish(
-            UpKind::Result,
-            device.envelope(
-                UpKind::Result,
-                result(
-                    &request_id,
-                    action,
-                    ResultStatus::Executed,
-                    None,
-                    json!({"doors_locked": locked}),
-                ),
-            ),
-        )
-        .await;
+        let executed = result(
+            &request_id,
+            action,
+            ResultStatus::Executed,
+            None,
+            json!({"doors_locked": locked}),
+        );
+        publish_result(&conn, &device, executed).await;
         let done = wait_status(app, &token, v, &request_id, "executed").await;
         assert_eq!(done["state"]["doors_locked"], locked, "{done}");
         assert!(done["completedAt"].is_string() && done["issuedAt"].is_string());
@@ -148,47 +132,34 @@ async fn unlock_and_lock_round_trip(app: &mut TestApp) {
     assert!(seqs[1] > seqs[0], "seq must grow: {seqs:?}");
 
     // Someone else: cannot exchange a token for this vehicle, nor use one of theirs on it.
-    let stranger = login(app).await;
+    let other_device = TestDevice::register(app).await;
+    let theirs = commandable(app, &other_device).await;
+    let exchange = json!({"nftContractAddress": app.state.config.vehicle_nft_address, "privileges": [2], "tokenId": v});
     let (s, _) = call(
         app,
         Method::POST,
         "/v1/tokens/exchange",
-        &stranger,
-        Some(json!({"nftContractAddress": app.state.config.vehicle_nft_address, "privileges": [2], "tokenId": v})),
+        &theirs.owner,
+        Some(exchange),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let other_device = TestDevice::register(app).await;
-    let theirs = pair(app, &stranger, &other_device).await;
-    let their_token = commands_token(app, &stranger, theirs.vehicle_token_id).await;
-    expect_error(
-        call(
-            app,
-            Method::POST,
-            &format!("/v1/vehicle/{v}/commands/doors/unlock"),
-            &their_token,
-            None,
-        )
-        .await,
+    let their_token = theirs.token.clone();
+    let unlock = format!("/v1/vehicle/{v}/commands/doors/unlock");
+    refused(
+        app,
+        Method::POST,
+        &unlock,
+        &their_token,
+        None,
         StatusCode::FORBIDDEN,
         "",
-    );
+    )
+    .await;
     let (s, _) = command_status(app, &their_token, v, "2bh8fNMoix9qduuiE9NHUzTGpZx").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A request id of another vehicle is not found through this one.
-    let (s, body) = call(
-        app,
-        Method::POST,
-        &format!(
-            "/v1/vehicle/{}/commands/trunk/open",
-            theirs.vehicle_token_id
-        ),
-        &their_token,
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let theirs_id = body["requestId"].as_str().expect("id").to_owned();
+    let theirs_id = send_command(app, &their_token, theirs.vehicle, "trunk/open").await;
     expect_error(
         command_status(app, &token, v, &theirs_id).await,
         StatusCode::NOT_FOUND,
@@ -210,29 +181,24 @@ mqtt_test!(
 
 async fn unpaired_vehicles_get_a_clear_answer(app: &mut TestApp) {
     let device = TestDevice::register(app).await;
-    let owner = login(app).await;
-    let vehicle = pair(app, &owner, &device).await;
-    let token = commands_token(app, &owner, vehicle.vehicle_token_id).await;
+    let vehicle = commandable(app, &device).await;
     sqlx::query("DELETE FROM pairings WHERE vehicle_token_id = $1")
-        .bind(vehicle.vehicle_token_id as i64)
+        .bind(vehicle.vehicle as i64)
         .execute(&app.state.db.pool)
         .await
         .expect("unpair");
-    expect_error(
-        call(
-            app,
-            Method::POST,
-            &format!(
-                "/v1/vehicle/{}/commands/frunk/open",
-                vehicle.vehicle_token_id
-            ),
-            &token,
-            None,
-        )
-        .await,
+    let frunk = format!("/v1/vehicle/{}/commands/frunk/open", vehicle.vehicle);
+    let needle = "no paired aftermarket device";
+    refused(
+        app,
+        Method::POST,
+        &frunk,
+        &vehicle.token,
+        None,
         StatusCode::CONFLICT,
-        "no paired aftermarket device",
-    );
+        needle,
+    )
+    .await;
 }
 mqtt_test!(
     commands_need_a_paired_device,
@@ -242,20 +208,9 @@ mqtt_test!(
 async fn unanswered_commands_expire(app: &mut TestApp) {
     let device = TestDevice::register(app).await;
     let mut conn = device.connect(app).await;
-    let owner = login(app).await;
-    let vehicle = pair(app, &owner, &device).await;
-    let token = commands_token(app, &owner, vehicle.vehicle_token_id).await;
-    let v = vehicle.vehicle_token_id;
-    let (s, body) = call(
-        app,
-        Method::POST,
-        &format!("/v1/vehicle/{v}/commands/doors/unlock"),
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let id = body["requestId"].as_str().expect("id").to_owned();
+    let vehicle = commandable(app, &device).await;
+    let (token, v) = (vehicle.token.clone(), vehicle.vehicle);
+    let id = send_command(app, &token, v, "doors/unlock").await;
     let _ = receive(app, &device, &mut conn).await;
     let expired = wait_status(app, &token, v, &id, "expired").await;
     assert!(
@@ -266,43 +221,24 @@ async fn unanswered_commands_expire(app: &mut TestApp) {
     );
 
     // Results that must not count: they answer possibly forged or replayed envelopes.
-    let stored_before = app
-        .state
-        .mqtt
-        .as_ref()
-        .expect("mqtt")
-        .ingest_counts()
-        .stored;
+    let stored_before = stored(app);
     for code in [
         RejectCode::ForeignSigner,
         RejectCode::Malformed,
         RejectCode::WrongSubject,
         RejectCode::Replayed,
     ] {
-        conn.publish(
-            UpKind::Result,
-            device.envelope(
-                UpKind::Result,
-                result(
-                    &id,
-                    "doors.unlock",
-                    ResultStatus::Rejected,
-                    Some(code),
-                    json!({}),
-                ),
-            ),
-        )
-        .await;
+        let rejected = result(
+            &id,
+            "doors.unlock",
+            ResultStatus::Rejected,
+            Some(code),
+            json!({}),
+        );
+        publish_result(&conn, &device, rejected).await;
     }
     eventually("four results stored", || async {
-        let n = app
-            .state
-            .mqtt
-            .as_ref()
-            .expect("mqtt")
-            .ingest_counts()
-            .stored;
-        (n >= stored_before + 4).then_some(())
+        (stored(app) >= stored_before + 4).then_some(())
     })
     .await;
     assert_eq!(
@@ -311,46 +247,21 @@ async fn unanswered_commands_expire(app: &mut TestApp) {
     );
 
     // A genuine late result says what the car did: it replaces the cloud's own "expired".
-    conn.publish(
-        UpKind::Result,
-        device.envelope(
-            UpKind::Result,
-            result(
-                &id,
-                "doors.unlock",
-                ResultStatus::Executed,
-                None,
-                json!({"doors_locked": false}),
-            ),
-        ),
-    )
-    .await;
+    let late = result(
+        &id,
+        "doors.unlock",
+        ResultStatus::Executed,
+        None,
+        json!({"doors_locked": false}),
+    );
+    publish_result(&conn, &device, late).await;
     wait_status(app, &token, v, &id, "executed").await;
     // After that, nothing changes it.
-    let stored_before = app
-        .state
-        .mqtt
-        .as_ref()
-        .expect("mqtt")
-        .ingest_counts()
-        .stored;
-    conn.publish(
-        UpKind::Result,
-        device.envelope(
-            UpKind::Result,
-            result(&id, "doors.unlock", ResultStatus::Failed, None, json!({})),
-        ),
-    )
-    .await;
+    let stored_before = stored(app);
+    let failed = result(&id, "doors.unlock", ResultStatus::Failed, None, json!({}));
+    publish_result(&conn, &device, failed).await;
     eventually("the late failure stored", || async {
-        let n = app
-            .state
-            .mqtt
-            .as_ref()
-            .expect("mqtt")
-            .ingest_counts()
-            .stored;
-        (n > stored_before).then_some(())
+        (stored(app) > stored_before).then_some(())
     })
     .await;
     assert_eq!(
@@ -401,8 +312,7 @@ async fn the_device_signs_on_request(app: &mut TestApp) {
         let typed = TypedData::from_value(&params["typed_data"]).expect("typed data");
         let mut r = result(&id, &action, ResultStatus::Executed, None, json!({}));
         r["output"] = json!(typed.sign(&device.key));
-        conn.publish(UpKind::Result, device.envelope(UpKind::Result, r))
-            .await;
+        publish_result(&conn, &device, r).await;
         typed
     };
     let (signature, typed) = tokio::join!(asked, answer);
@@ -424,8 +334,7 @@ async fn the_device_signs_on_request(app: &mut TestApp) {
             json!({}),
         );
         r["reason"] = json!("refused by rule `primary type`");
-        conn.publish(UpKind::Result, device.envelope(UpKind::Result, r))
-            .await;
+        publish_result(&conn, &device, r).await;
     };
     let (refused, ()) = tokio::join!(asked, answer);
     let err = refused.expect_err("refused");

@@ -25,4 +25,5 @@ mod smartcar;
 mod team_auth;
 mod tokens;
 mod users;
+mod vehicle_steps;
 mod web3;

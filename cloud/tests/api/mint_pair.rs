@@ -12,9 +12,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::devices_support::{FORD_VIN, VW_VIN, call, expect_error, vehicle_from_vin};
+use crate::devices_support::{FORD_VIN, VW_VIN, call, vehicle_from_vin};
 use crate::helpers::TestApp;
 use crate::registry::{Wallet, chain, claim, device, minted, pair, payload, sign, wallet};
+use crate::vehicle_steps::refused;
 
 fn mint_path(id: &str) -> String {
     format!("/v1/user/devices/{id}/commands/mint")
@@ -65,14 +66,26 @@ async fn mint_end_to_end(app: &mut TestApp) {
     assert_eq!(status, StatusCode::OK, "{answer}");
     let token = answer["tokenId"].as_u64().expect("tokenId");
     assert_eq!(token_of(app, &id).await.map(|t| t.token_id), Some(token));
-    let got = call(app, Method::POST, &mint_path(&id), &owner.token, Some(body)).await;
-    expect_error(got, StatusCode::BAD_REQUEST, "replayed");
-    let got = call(app, Method::GET, &mint_path(&id), &owner.token, None).await;
-    expect_error(
-        got,
+    refused(
+        app,
+        Method::POST,
+        &mint_path(&id),
+        &owner.token,
+        Some(body),
+        StatusCode::BAD_REQUEST,
+        "replayed",
+    )
+    .await;
+    refused(
+        app,
+        Method::GET,
+        &mint_path(&id),
+        &owner.token,
+        None,
         StatusCode::CONFLICT,
         &format!("already minted as token {token}"),
-    );
+    )
+    .await;
     // The second vehicle gets the next token id.
     let body = json!({ "signature": sign(&owner.key, &p_vw) });
     let (status, answer) = call(app, Method::POST, &mint_path(&vw), &owner.token, Some(body)).await;
@@ -110,8 +123,16 @@ async fn mint_failures(app: &mut TestApp) {
             "imageDataTransparent",
         ),
     ] {
-        let got = call(app, Method::POST, &mint_path(&id), &owner.token, Some(body)).await;
-        expect_error(got, StatusCode::BAD_REQUEST, needle);
+        refused(
+            app,
+            Method::POST,
+            &mint_path(&id),
+            &owner.token,
+            Some(body),
+            StatusCode::BAD_REQUEST,
+            needle,
+        )
+        .await;
     }
     assert!(token_of(app, &id).await.is_none());
     assert!(
@@ -127,20 +148,37 @@ async fn mint_failures(app: &mut TestApp) {
         mint_path("junk"),
         mint_path("2bh8fNMoix9qduuiE9NHUzTGpZx"),
     ] {
-        let got = call(app, Method::GET, &path, &bob.token, None).await;
-        expect_error(got, StatusCode::NOT_FOUND, "not found");
-        let got = call(app, Method::POST, &path, &bob.token, Some(bob_body.clone())).await;
-        expect_error(got, StatusCode::NOT_FOUND, "not found");
+        refused(
+            app,
+            Method::GET,
+            &path,
+            &bob.token,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        )
+        .await;
+        refused(
+            app,
+            Method::POST,
+            &path,
+            &bob.token,
+            Some(bob_body.clone()),
+            StatusCode::NOT_FOUND,
+            "not found",
+        )
+        .await;
     }
-    let got = call(
+    refused(
         app,
         Method::POST,
         &mint_path(&id),
         "",
         Some(json!({ "signature": good })),
+        StatusCode::UNAUTHORIZED,
+        "token",
     )
     .await;
-    expect_error(got, StatusCode::UNAUTHORIZED, "token");
     assert!(token_of(app, &id).await.is_none());
 }
 api_test!(
@@ -154,18 +192,27 @@ async fn pair_flow(app: &mut TestApp) {
     let (id, token) = minted(app, &owner, FORD_VIN).await;
     let path = pair_path(&id, "pair");
     // Not claimed yet.
-    let got = call(
+    refused(
         app,
         Method::GET,
         &format!("{path}?externalId={}", d.serial),
         &owner.token,
         None,
+        StatusCode::CONFLICT,
+        "claim it first",
     )
     .await;
-    expect_error(got, StatusCode::CONFLICT, "claim it first");
     claim(app, &owner, &d).await;
-    let got = call(app, Method::GET, &path, &owner.token, None).await;
-    expect_error(got, StatusCode::BAD_REQUEST, "externalId");
+    refused(
+        app,
+        Method::GET,
+        &path,
+        &owner.token,
+        None,
+        StatusCode::BAD_REQUEST,
+        "externalId",
+    )
+    .await;
     let p = payload(
         app,
         &owner.token,
@@ -179,15 +226,16 @@ async fn pair_flow(app: &mut TestApp) {
     );
     assert_eq!(p["message"]["vehicleNode"], token.to_string());
     let sig = sign(&owner.key, &p);
-    let got = call(
+    refused(
         app,
         Method::POST,
         &path,
         &owner.token,
         Some(json!({ "externalId": d.serial, "signature": sign(&d.key, &p) })),
+        StatusCode::BAD_REQUEST,
+        "not to your wallet",
     )
     .await;
-    expect_error(got, StatusCode::BAD_REQUEST, "not to your wallet");
     // DIMO's body: signatures as arrays of byte values.
     let bytes = hex::decode(&sig[2..]).expect("hex");
     let body = json!({ "externalId": d.serial, "signature": bytes });
@@ -215,30 +263,32 @@ async fn pair_flow(app: &mut TestApp) {
     )
     .await;
     assert_eq!(meta["vehicleTokenId"], token);
-    let got = call(
+    refused(
         app,
         Method::GET,
         &format!("{path}?externalId={}", d.serial),
         &owner.token,
         None,
+        StatusCode::CONFLICT,
+        "already paired",
     )
     .await;
-    expect_error(got, StatusCode::CONFLICT, "already paired");
 
     // The paired device confirms the VIN by signing keccak256(VIN).
     let vin_path = format!("/v1/user/devices/{id}/vin");
     let wrong = DeviceKey::generate()
         .sign_hash(&keccak256(FORD_VIN.as_bytes()))
         .to_hex();
-    let got = call(
+    refused(
         app,
         Method::PATCH,
         &vin_path,
         &owner.token,
         Some(json!({ "vin": FORD_VIN, "signature": wrong })),
+        StatusCode::BAD_REQUEST,
+        "not to the paired device",
     )
     .await;
-    expect_error(got, StatusCode::BAD_REQUEST, "not to the paired device");
     let good = d.key.sign_hash(&keccak256(FORD_VIN.as_bytes())).to_hex();
     let (status, _) = call(
         app,
@@ -256,15 +306,16 @@ async fn pair_flow(app: &mut TestApp) {
     let unpair = pair_path(&id, "unpair");
     let up = payload(app, &owner.token, &unpair).await;
     assert_eq!(up["primaryType"], "UnPairAftermarketDeviceSign");
-    let got = call(
+    refused(
         app,
         Method::POST,
         &unpair,
         &owner.token,
         Some(json!({ "externalId": "OTHER", "signature": sign(&owner.key, &up) })),
+        StatusCode::BAD_REQUEST,
+        "another device",
     )
     .await;
-    expect_error(got, StatusCode::BAD_REQUEST, "another device");
     let (status, answer) = call(
         app,
         Method::POST,
@@ -280,10 +331,26 @@ async fn pair_flow(app: &mut TestApp) {
             .expect("q")
             .is_none()
     );
-    let got = call(app, Method::GET, &unpair, &owner.token, None).await;
-    expect_error(got, StatusCode::CONFLICT, "not paired");
-    let got = call(app, Method::POST, &path, &owner.token, Some(body)).await;
-    expect_error(got, StatusCode::BAD_REQUEST, "replayed");
+    refused(
+        app,
+        Method::GET,
+        &unpair,
+        &owner.token,
+        None,
+        StatusCode::CONFLICT,
+        "not paired",
+    )
+    .await;
+    refused(
+        app,
+        Method::POST,
+        &path,
+        &owner.token,
+        Some(body),
+        StatusCode::BAD_REQUEST,
+        "replayed",
+    )
+    .await;
     let kinds: Vec<String> = recent_calls(&app.state.db, 10)
         .await
         .expect("calls")
@@ -310,21 +377,17 @@ async fn foreign_device(app: &mut TestApp) {
     let alice_sig = sign(&alice.key, &p);
     // Bob's device: Alice's signature alone is not enough, and the cloud will not ask the
     // device on her behalf.
-    let got = call(
+    refused(
         app,
         Method::POST,
         &path,
         &alice.token,
         Some(json!({ "externalId": d.serial, "signature": alice_sig })),
-    )
-    .await;
-    expect_error(
-        got,
         StatusCode::BAD_REQUEST,
         "aftermarketDeviceSignature is required",
-    );
-    let got = call(app, Method::POST, &path, &alice.token, Some(json!({ "externalId": d.serial, "signature": alice_sig, "aftermarketDeviceSignature": sign(&bob.key, &p) }))).await;
-    expect_error(got, StatusCode::BAD_REQUEST, "not to the device");
+    )
+    .await;
+    refused(app, Method::POST, &path, &alice.token, Some(json!({ "externalId": d.serial, "signature": alice_sig, "aftermarketDeviceSignature": sign(&bob.key, &p) })), StatusCode::BAD_REQUEST, "not to the device").await;
     let (status, answer) = call(app, Method::POST, &path, &alice.token, Some(json!({ "externalId": d.serial, "signature": alice_sig, "aftermarketDeviceSignature": sign(&d.key, &p) }))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     // Bob cannot touch Alice's vehicle's pairing.
@@ -338,15 +401,16 @@ async fn foreign_device(app: &mut TestApp) {
         ),
         (Method::POST, pair_path(&id, "pair")),
     ] {
-        let got = call(
+        refused(
             app,
             method,
             &path,
             &bob.token,
             Some(json!({ "externalId": d.serial, "signature": bob_sig })),
+            StatusCode::NOT_FOUND,
+            "not found",
         )
         .await;
-        expect_error(got, StatusCode::NOT_FOUND, "not found");
     }
 }
 api_test!(
@@ -359,61 +423,67 @@ async fn pair_preconditions(app: &mut TestApp) {
     let d = device(app, "PAIR-3").await;
     claim(app, &owner, &d).await;
     let id = vehicle_from_vin(app, &owner.token, FORD_VIN).await;
-    let got = call(
+    refused(
         app,
         Method::GET,
         &format!("{}?externalId={}", pair_path(&id, "pair"), d.serial),
         &owner.token,
         None,
+        StatusCode::CONFLICT,
+        "mint it first",
     )
     .await;
-    expect_error(got, StatusCode::CONFLICT, "mint it first");
-    let got = call(
+    refused(
         app,
         Method::GET,
         &pair_path(&id, "unpair"),
         &owner.token,
         None,
+        StatusCode::CONFLICT,
+        "mint it first",
     )
     .await;
-    expect_error(got, StatusCode::CONFLICT, "mint it first");
-    let got = call(
+    refused(
         app,
         Method::GET,
         &format!("{}?externalId=NOPE", pair_path(&id, "pair")),
         &owner.token,
         None,
+        StatusCode::CONFLICT,
+        "mint it first",
     )
     .await;
-    expect_error(got, StatusCode::CONFLICT, "mint it first");
     let (id, _) = minted_again(app, &owner, &id).await;
-    let got = call(
+    refused(
         app,
         Method::GET,
         &format!("{}?externalId=NOPE", pair_path(&id, "pair")),
         &owner.token,
         None,
+        StatusCode::NOT_FOUND,
+        "aftermarket device not found",
     )
     .await;
-    expect_error(got, StatusCode::NOT_FOUND, "aftermarket device not found");
-    let got = call(
+    refused(
         app,
         Method::POST,
         &pair_path(&id, "pair"),
         &owner.token,
         Some(json!({ "signature": "0x00" })),
+        StatusCode::BAD_REQUEST,
+        "65 bytes",
     )
     .await;
-    expect_error(got, StatusCode::BAD_REQUEST, "65 bytes");
-    let got = call(
+    refused(
         app,
         Method::POST,
         &pair_path(&id, "pair"),
         &owner.token,
         Some(json!({})),
+        StatusCode::BAD_REQUEST,
+        "signature is required",
     )
     .await;
-    expect_error(got, StatusCode::BAD_REQUEST, "signature is required");
 }
 api_test!(
     pair_needs_a_minted_vehicle_and_a_known_device,
@@ -441,8 +511,16 @@ async fn opt_in_and_refresh(app: &mut TestApp) {
     let id = vehicle_from_vin(app, &owner.token, FORD_VIN).await;
     let opt_in = format!("/v1/user/devices/{id}/commands/opt-in");
     let refresh = format!("/v1/user/devices/{id}/commands/refresh");
-    let got = call(app, Method::POST, &opt_in, &owner.token, None).await;
-    expect_error(got, StatusCode::CONFLICT, "mint it first");
+    refused(
+        app,
+        Method::POST,
+        &opt_in,
+        &owner.token,
+        None,
+        StatusCode::CONFLICT,
+        "mint it first",
+    )
+    .await;
     minted_again(app, &owner, &id).await;
     for _ in 0..2 {
         let (status, _) = call(app, Method::POST, &opt_in, &owner.token, None).await;
@@ -472,8 +550,16 @@ async fn opt_in_and_refresh(app: &mut TestApp) {
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["code"], 429);
     for path in [&opt_in, &refresh] {
-        let got = call(app, Method::POST, path, &bob.token, None).await;
-        expect_error(got, StatusCode::NOT_FOUND, "not found");
+        refused(
+            app,
+            Method::POST,
+            path,
+            &bob.token,
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        )
+        .await;
     }
     let _ = chain(app);
 }
@@ -488,23 +574,32 @@ async fn vin_by_device_signature(app: &mut TestApp) {
     let vin_path = format!("/v1/user/devices/{id}/vin");
     let signed = |vin: &str| d.key.sign_hash(&keccak256(vin.as_bytes())).to_hex();
     // Not paired yet: a device signature cannot be checked.
-    let got = call(
+    refused(
         app,
         Method::PATCH,
         &vin_path,
         &owner.token,
         Some(json!({ "vin": FORD_VIN, "signature": signed(FORD_VIN) })),
+        StatusCode::BAD_REQUEST,
+        "no device is paired",
     )
     .await;
-    expect_error(got, StatusCode::BAD_REQUEST, "no device is paired");
     pair(app, &owner, &id, &d).await;
     // Someone else: without a valid device signature the vehicle does not exist for them.
     for body in [
         json!({ "vin": FORD_VIN }),
         json!({ "vin": FORD_VIN, "signature": signed(VW_VIN) }),
     ] {
-        let got = call(app, Method::PATCH, &vin_path, &bob.token, Some(body)).await;
-        expect_error(got, StatusCode::NOT_FOUND, "not found");
+        refused(
+            app,
+            Method::PATCH,
+            &vin_path,
+            &bob.token,
+            Some(body),
+            StatusCode::NOT_FOUND,
+            "not found",
+        )
+        .await;
     }
     // The paired device's signature of this VIN is accepted from any signed-in caller.
     let (status, _) = call(
