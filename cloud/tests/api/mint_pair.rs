@@ -191,11 +191,12 @@ async fn pair_flow(app: &mut TestApp) {
     let d = device(app, "PAIR-1").await;
     let (id, token) = minted(app, &owner, FORD_VIN).await;
     let path = pair_path(&id, "pair");
+    let query = format!("{path}?externalId={}", d.serial);
     // Not claimed yet.
     refused(
         app,
         Method::GET,
-        &format!("{path}?externalId={}", d.serial),
+        &query,
         &owner.token,
         None,
         StatusCode::CONFLICT,
@@ -213,12 +214,7 @@ async fn pair_flow(app: &mut TestApp) {
         "externalId",
     )
     .await;
-    let p = payload(
-        app,
-        &owner.token,
-        &format!("{path}?externalId={}", d.serial),
-    )
-    .await;
+    let p = payload(app, &owner.token, &query).await;
     assert_eq!(p["primaryType"], "PairAftermarketDeviceSign");
     assert_eq!(
         p["message"]["aftermarketDeviceNode"],
@@ -266,7 +262,7 @@ async fn pair_flow(app: &mut TestApp) {
     refused(
         app,
         Method::GET,
-        &format!("{path}?externalId={}", d.serial),
+        &query,
         &owner.token,
         None,
         StatusCode::CONFLICT,
