@@ -64,9 +64,13 @@ pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Fig
     } else {
         vec![1]
     };
+    let mut rss = Vec::new();
     for cars in fleets {
         progress(&format!("round trip with {cars} connected car(s)"));
-        let mut stack = start(&opts.dir.join(format!("rt-{cars}")), cars).await?;
+        let (mut stack, fleet) =
+            start(&opts.dir.join(format!("rt-{cars}")), cars, progress).await?;
+        rss.push((cars, fleet.rss_kb));
+        figures.extend(fleet.figures(cars));
         let result = round_trip(&stack, opts.commands).await;
         if cars == 1 && result.is_ok() {
             progress("agent idle RSS and CPU (a separate agent process for car 1)");
@@ -92,6 +96,14 @@ pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Fig
             value: format!("{:.1} ms / {:.1} ms", ms(p50), ms(p99)),
         });
     }
+    if let [(1, one), (n, many)] = rss[..]
+        && many > one
+    {
+        figures.push(Figure {
+            name: "resident memory per additional in-process car (agent and simulated car)".into(),
+            value: format!("{:.0} kB", (many - one) as f64 / (n - 1) as f64),
+        });
+    }
     progress("Mosquitto alone carrying the same messages");
     match mosquitto_rate(&opts.dir, opts.messages).await {
         Ok(f) => figures.push(f),
@@ -104,7 +116,120 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn start(dir: &Path, cars: usize) -> Result<Running, BenchError> {
+/// How a fleet came up.
+struct FleetStart {
+    /// `up::start` returned: every car provisioned and its agent running.
+    started: Duration,
+    /// Every device online in the cloud (its retained `online` status ingested).
+    connected: Duration,
+    /// This process's resident memory then (cloud, broker, agents and cars together).
+    rss_kb: u64,
+    /// This process's open files then.
+    files: usize,
+}
+
+impl FleetStart {
+    fn figures(&self, cars: usize) -> Vec<Figure> {
+        vec![
+            Figure {
+                name: format!("{cars} car(s): agents running / all online in the cloud"),
+                value: format!(
+                    "{:.2} s / {:.2} s",
+                    self.started.as_secs_f64(),
+                    self.connected.as_secs_f64()
+                ),
+            },
+            Figure {
+                name: format!(
+                    "process RSS with {cars} car(s) online (cloud, broker, agents, cars)"
+                ),
+                value: format!("{:.1} MB", self.rss_kb as f64 / 1024.0),
+            },
+            Figure {
+                name: format!("open files with {cars} car(s) online"),
+                value: self.files.to_string(),
+            },
+        ]
+    }
+}
+
+/// Starts the cloud and `cars` cars, then waits until every device is online.
+async fn start(
+    dir: &Path,
+    cars: usize,
+    progress: &dyn Fn(&str),
+) -> Result<(Running, FleetStart), BenchError> {
+    let began = Instant::now();
+    let stack = start_stack(dir, cars, progress).await?;
+    let started = began.elapsed();
+    if let Err(e) = wait_online(&stack).await {
+        stack.stop().await;
+        return Err(e);
+    }
+    let connected = began.elapsed();
+    let rss_kb = proc_rss_kb(std::process::id()).unwrap_or(0);
+    let files = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    settle(&stack).await;
+    Ok((
+        stack,
+        FleetStart {
+            started,
+            connected,
+            rss_kb,
+            files,
+        },
+    ))
+}
+
+/// Waits (at most [`WAIT`]) until the cloud has ingested nothing new for half a second: the
+/// cars' first readings (VIN, trouble codes, live data) are in, and round trips are measured
+/// on an idle fleet.
+async fn settle(stack: &Running) {
+    let Some(mqtt) = &stack.state.mqtt else {
+        return;
+    };
+    let total = || mqtt.ingest_counts().total();
+    let deadline = Instant::now() + WAIT;
+    let mut last = total();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = total();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// Waits until the cloud shows every device of `stack` online.
+async fn wait_online(stack: &Running) -> Result<(), BenchError> {
+    let deadline = Instant::now() + WAIT;
+    for device in &stack.devices {
+        loop {
+            let state = pitlane_cloud::telemetry::state::get(&stack.state.db, &device.address)
+                .await
+                .map_err(|e| step(format!("device state: {e}")))?;
+            if state.is_some_and(|s| s.online) {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(step(format!(
+                    "car {} ({}) not online after {WAIT:?}",
+                    device.index + 1,
+                    device.serial
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
+}
+
+async fn start_stack(
+    dir: &Path,
+    cars: usize,
+    progress: &dyn Fn(&str),
+) -> Result<Running, BenchError> {
     let opts = UpOptions {
         data_dir: Some(dir.to_owned()),
         http_addr: Some(([127, 0, 0, 1], 0).into()),
@@ -117,7 +242,7 @@ async fn start(dir: &Path, cars: usize) -> Result<Running, BenchError> {
         demo: false,
         ..UpOptions::new(cars)
     };
-    Ok(up::start(opts, &|_| {}).await?)
+    Ok(up::start(opts, progress).await?)
 }
 
 /// p50 and p99 of `n` commands (alternating unlock and lock) from the POST to the first poll

@@ -38,6 +38,41 @@ pub enum FleetError {
     },
     #[error("the simulator's VIN {0:?} cannot be varied: {1}")]
     Vin(String, String),
+    #[error(
+        "{cars} cars need about {needed} open files, but the limit is {hard} \
+         (raise it: `ulimit -n {needed}`, or LimitNOFILE= in a systemd unit)"
+    )]
+    FileLimit { cars: usize, needed: u64, hard: u64 },
+}
+
+/// Open files one in-process car costs: its agent's MQTT socket and the broker's end of it,
+/// the agent store (database, WAL and shared-memory index), with room to spare.
+const FILES_PER_CAR: u64 = 8;
+/// Open files of everything else (the cloud's database, listeners, HTTP clients).
+const FILES_BASE: u64 = 256;
+
+/// Raises this process's soft limit on open files to what `cars` in-process cars need, up
+/// to the hard limit; fails (saying what to do) when the hard limit is lower.
+pub fn raise_fd_limit(cars: usize) -> Result<(), FleetError> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let needed = FILES_BASE + FILES_PER_CAR * cars as u64;
+    let limit = getrlimit(Resource::Nofile);
+    // None: unlimited.
+    if limit.current.is_none_or(|soft| soft >= needed) {
+        return Ok(());
+    }
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    if hard < needed {
+        return Err(FleetError::FileLimit { cars, needed, hard });
+    }
+    let raised = rustix::process::Rlimit {
+        current: Some(needed),
+        maximum: limit.maximum,
+    };
+    setrlimit(Resource::Nofile, raised).map_err(|e| FleetError::Io {
+        path: PathBuf::from("RLIMIT_NOFILE"),
+        source: e.into(),
+    })
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FleetError + '_ {
@@ -237,6 +272,11 @@ impl SimDevice {
             stop,
             agent,
         })
+    }
+
+    /// Tells the agent to stop without waiting for it (see [`stop`](Self::stop)).
+    pub fn request_stop(&self) {
+        let _ = self.stop.send(true);
     }
 
     /// Stops the agent cleanly (its retained status goes `offline` through the last will or

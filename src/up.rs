@@ -144,27 +144,8 @@ pub async fn start(opts: UpOptions, progress: &dyn Fn(&str)) -> Result<Running, 
     let chain = Chain::from_config(&state.config).map_err(|(key, message)| {
         UpError::Mqtt(format!("chain settings: setting `{key}`: {message}"))
     })?;
-    let mut cars = Vec::new();
-    let mut devices = Vec::new();
-    for index in 0..opts.cars {
-        let files = CarFiles::new(&data_dir, index);
-        let key = files.load_or_create_key()?;
-        provision(&state, &files, index, &key, &mqtt_url, &opts.intervals).await?;
-        if !opts.agents {
-            continue;
-        }
-        let car = Arc::new(Car::start(fleet::scenario_for_car(index)?));
-        devices.push(SimDevice::start(index, car.clone(), &files, key).await?);
-        if opts.cars <= 10 || (index + 1) % 100 == 0 || index + 1 == opts.cars {
-            progress(&format!(
-                "car {}: simulated ({}), device {} registered, agent running",
-                index + 1,
-                car.scenario().vin,
-                fleet::serial_for_car(index)
-            ));
-        }
-        cars.push(car);
-    }
+    fleet::raise_fd_limit(opts.cars)?;
+    let (cars, devices) = start_cars(&state, &data_dir, &mqtt_url, &opts, progress).await?;
 
     let demo = if opts.demo && !devices.is_empty() {
         let api = Api::new(format!("http://{http_addr}"))?;
@@ -191,6 +172,104 @@ pub async fn start(opts: UpOptions, progress: &dyn Fn(&str)) -> Result<Running, 
         stop_server,
         server,
     })
+}
+
+/// Cars set up at once. Setting one up waits mostly on I/O (the registry's insert, the key
+/// file, the agent store's creation with its fsyncs), so a handful in parallel keep both
+/// cores busy; their agents connect as they come up, which staggers the connections.
+const STARTUP_PARALLEL: usize = 16;
+
+/// Provisions every car and starts its simulation and agent, [`STARTUP_PARALLEL`] at a time;
+/// answers them in car order.
+async fn start_cars(
+    state: &AppState,
+    data_dir: &Path,
+    mqtt_url: &str,
+    opts: &UpOptions,
+    progress: &dyn Fn(&str),
+) -> Result<(Vec<Arc<Car>>, Vec<SimDevice>), UpError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut started = Vec::with_capacity(opts.cars);
+    let mut next = 0;
+    let mut failure = None;
+    while failure.is_none() && (next < opts.cars || !tasks.is_empty()) {
+        while next < opts.cars && tasks.len() < STARTUP_PARALLEL {
+            let (state, dir, url) = (state.clone(), data_dir.to_owned(), mqtt_url.to_owned());
+            let (index, intervals, agents) = (next, opts.intervals, opts.agents);
+            tasks.spawn(
+                async move { start_car(&state, &dir, index, &url, &intervals, agents).await },
+            );
+            next += 1;
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        match joined {
+            Ok(Ok(Some((car, device)))) => {
+                let n = started.len() + 1;
+                if opts.cars <= 10 {
+                    progress(&format!(
+                        "car {}: simulated ({}), device {} registered, agent running",
+                        device.index + 1,
+                        car.scenario().vin,
+                        device.serial
+                    ));
+                } else if n % 100 == 0 || n == opts.cars {
+                    progress(&format!("cars: {n} of {} running", opts.cars));
+                }
+                started.push((car, device));
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => failure = Some(e),
+            Err(e) => {
+                failure = Some(UpError::Provision {
+                    index: 0,
+                    message: format!("a car's start-up task failed: {e}"),
+                })
+            }
+        }
+    }
+    if let Some(e) = failure {
+        tasks.shutdown().await;
+        stop_devices(started.into_iter().map(|(_, d)| d).collect()).await;
+        return Err(e);
+    }
+    started.sort_by_key(|(_, d)| d.index);
+    Ok(started.into_iter().unzip())
+}
+
+/// Car `index`: key, registration and agent configuration; with `agents`, the simulated car
+/// and its running agent.
+async fn start_car(
+    state: &AppState,
+    data_dir: &Path,
+    index: usize,
+    mqtt_url: &str,
+    intervals: &Intervals,
+    agents: bool,
+) -> Result<Option<(Arc<Car>, SimDevice)>, UpError> {
+    let files = CarFiles::new(data_dir, index);
+    let key = files.load_or_create_key()?;
+    provision(state, &files, index, &key, mqtt_url, intervals).await?;
+    if !agents {
+        return Ok(None);
+    }
+    let car = Arc::new(Car::start(fleet::scenario_for_car(index)?));
+    let device = SimDevice::start(index, car.clone(), &files, key).await?;
+    Ok(Some((car, device)))
+}
+
+/// Asks every agent to stop first (each publishes its offline status), then waits for each.
+async fn stop_devices(devices: Vec<SimDevice>) {
+    for device in &devices {
+        device.request_stop();
+    }
+    for device in devices {
+        let index = device.index;
+        if let Err(e) = device.stop().await {
+            tracing::warn!(car = index + 1, "agent stopped with an error: {e}");
+        }
+    }
 }
 
 /// The URL devices reach the broker at (the embedded broker's real address, so `:0` works).
@@ -281,12 +360,7 @@ fn with_mqtt_url(text: &str, url: &str) -> Result<String, String> {
 impl Running {
     /// Stops the agents (each publishes its offline status), then the cloud, in that order.
     pub async fn stop(self) {
-        for device in self.devices {
-            let index = device.index;
-            if let Err(e) = device.stop().await {
-                tracing::warn!(car = index + 1, "agent stopped with an error: {e}");
-            }
-        }
+        stop_devices(self.devices).await;
         for car in &self.cars {
             car.shutdown_token().cancel();
         }

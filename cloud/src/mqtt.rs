@@ -93,6 +93,18 @@ fn parse_url(url: &str) -> Result<(String, u16), MqttError> {
     Ok((host.trim_matches(['[', ']']).to_owned(), port))
 }
 
+/// What the cloud subscribes to. The shared subscription lets several cloud instances split
+/// the traffic of an external broker. The embedded broker serves this instance alone, and
+/// rumqttd 0.20 panics when the last member of a shared group with a persistent session
+/// disconnects with unacknowledged messages (routing.rs:512), so it gets a plain one.
+fn subscription(embedded: bool, share_group: &str) -> String {
+    if embedded {
+        pitlane_shared::topics::ALL_UP.to_owned()
+    } else {
+        format!("$share/{share_group}/{}", pitlane_shared::topics::ALL_UP)
+    }
+}
+
 impl MqttLayer {
     /// Loads the command key, starts the embedded broker unless `mqtt_url` names an external
     /// one, and starts the link, the ingest pipeline and the sweepers.
@@ -130,19 +142,7 @@ impl MqttLayer {
             port,
             client_id,
             login,
-            // The shared subscription lets several cloud instances split the traffic of an
-            // external broker. The embedded broker serves this instance alone, and rumqttd 0.20
-            // panics when the last member of a shared group with a persistent session
-            // disconnects with unacknowledged messages (routing.rs:512), so it gets a plain one.
-            filter: if broker.is_some() {
-                pitlane_shared::topics::ALL_UP.to_owned()
-            } else {
-                format!(
-                    "$share/{}/{}",
-                    config.mqtt_share_group,
-                    pitlane_shared::topics::ALL_UP
-                )
-            },
+            filter: subscription(broker.is_some(), &config.mqtt_share_group),
             // Room for an ack of every message the pipeline can hold, plus commands.
             request_capacity: INCOMING_QUEUE + 4 * ingest::MAX_BATCH + 1_024,
         };
@@ -210,6 +210,11 @@ impl MqttLayer {
         self.0.stats.snapshot()
     }
 
+    /// Whether the embedded broker's router thread runs (None with an external broker).
+    pub fn broker_router_alive(&self) -> Option<bool> {
+        self.0.broker.as_ref().map(|b| b.router_alive())
+    }
+
     /// The embedded broker's address (None with an external broker).
     pub fn broker_addr(&self) -> Option<SocketAddr> {
         self.0.broker.as_ref().map(|b| b.addr)
@@ -275,6 +280,12 @@ mod tests {
             expected.map(|(h, p)| (h.to_owned(), p)),
             "{url}"
         );
+    }
+
+    #[test]
+    fn only_an_external_broker_gets_the_shared_subscription() {
+        assert_eq!(subscription(true, "g"), "pitlane/v1/dev/+/up/#");
+        assert_eq!(subscription(false, "g"), "$share/g/pitlane/v1/dev/+/up/#");
     }
 
     #[test]

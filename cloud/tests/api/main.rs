@@ -18,6 +18,7 @@ mod helpers;
 mod hmac_auth;
 mod mint_pair;
 mod mqtt_ingest;
+mod mqtt_router;
 mod mqtt_support;
 mod openapi;
 mod registry;
