@@ -15,7 +15,7 @@
 use pitlane_shared::command::{CommandResult, RejectCode, ResultStatus};
 use pitlane_shared::identity::Address;
 use serde_json::Value;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::db::Db;
 
@@ -119,7 +119,7 @@ pub fn result_counts(result: &CommandResult) -> bool {
 
 /// Applies a verified result from `device`; returns the new status when it changed one.
 pub async fn apply_result(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     device: &Address,
     result: &CommandResult,
     now_ms: i64,
@@ -146,7 +146,7 @@ pub async fn apply_result(
     .bind(now_ms)
     .bind(&result.request_id)
     .bind(device.to_lowercase_hex())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
         return Ok(None);

@@ -1,17 +1,32 @@
-//! The ingest pipeline: batches of received messages are verified on a small pool of
-//! blocking threads (signature recovery is the CPU cost), then stored in one transaction per
-//! batch while the next batch is being verified, then acknowledged to the broker.
+//! The ingest pipeline: received messages are verified on every core (signature recovery is
+//! the CPU cost), put back in arrival order, stored in one transaction per batch while later
+//! messages are being verified, and only then acknowledged to the broker.
 //!
-//! Every message is acknowledged once its fate is settled — stored, a duplicate, or dropped
-//! as malformed, forged or from an unknown device — and counted in
-//! `pitlane_mqtt_messages_total{outcome}`. A batch whose storage keeps failing is not
-//! acknowledged: the broker redelivers it after the next reconnect.
+//! ```text
+//! link ─▶ queue ─▶ chunks of ≤ CHUNK ─▶ verify: ≤ 2 × cores jobs on blocking threads
+//!      ─▶ (arrival order) ─▶ store: ≤ MAX_BATCH per transaction ─▶ PUBACK
+//! ```
+//!
+//! **Ack point.** A message is acknowledged once its fate is settled: stored (the
+//! transaction holding it has committed durably, see [`IngestStore::store`]), a duplicate of
+//! a stored one, or dropped for good as malformed, forged or from an unknown device; each is
+//! counted in `pitlane_mqtt_messages_total{outcome}`. A batch whose storage keeps failing is
+//! not acknowledged: the broker redelivers it after the next reconnect. A crash anywhere
+//! before the PUBACK means redelivery, and envelope ids make that harmless.
+//!
+//! **Memory.** Every stage is bounded: the link's queue, [`CHUNK`] messages per
+//! verification job with at most two jobs per core, a few verified chunks waiting for the
+//! store and one batch being stored. When storage or verification falls behind, the stages
+//! before them wait, the link stops reading, and the broker holds the rest (under its own
+//! limits) rather than this process growing.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Publish};
 use tokio::sync::mpsc;
+use tokio::task::{JoinError, JoinHandle};
 
 use super::stats::IngestStats;
 use super::verify::{self, Rejected, Verified};
@@ -20,104 +35,181 @@ use crate::db::Db;
 use crate::telemetry::now_ms;
 use crate::telemetry::store::IngestStore;
 
-/// Most messages per batch.
+/// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 1_024;
-/// Verification threads per batch.
-const WORKERS: usize = 2;
+/// Most messages in one verification job: enough that handing a job to a thread costs
+/// nothing next to ≈100 µs of signature recovery per message, few enough that every core
+/// gets work when messages arrive in bursts.
+pub const CHUNK: usize = 128;
+
+/// Where acknowledgements go: the MQTT client in service, a counter in benches.
+pub trait Acker: Send + Sync + 'static {
+    /// Acknowledges `publish` (QoS 1: its PUBACK); must not wait.
+    fn ack(&self, publish: &Publish);
+}
+
+impl Acker for AsyncClient {
+    fn ack(&self, publish: &Publish) {
+        if let Err(e) = self.try_ack(publish) {
+            tracing::warn!(error = %e, "MQTT ack not queued; the broker will redeliver");
+        }
+    }
+}
+
+/// Threads that verify at once: one per core.
+pub fn verifier_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
 
 type Checked = Vec<Result<Verified, Rejected>>;
 
-/// Collects a batch: waits for one message, then takes what is already queued.
-async fn next_batch(rx: &mut mpsc::Receiver<Publish>) -> Option<Vec<Publish>> {
-    let first = rx.recv().await?;
-    let mut batch = vec![first];
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(p) => batch.push(p),
-            Err(_) => break,
-        }
-    }
-    Some(batch)
+/// Received messages and what verification made of each (same order).
+struct Chunk {
+    publishes: Arc<Vec<Publish>>,
+    checked: Checked,
 }
 
-/// Verifies `batch` on up to [`WORKERS`] blocking threads, keeping the order.
-pub async fn verify_batch(batch: Arc<Vec<Publish>>) -> Checked {
-    let per = batch.len().div_ceil(WORKERS).max(64);
+/// Starts verifying `publishes` on a blocking thread.
+fn spawn_verify(publishes: Arc<Vec<Publish>>) -> JoinHandle<Checked> {
+    tokio::task::spawn_blocking(move || {
+        publishes
+            .iter()
+            .map(|p| verify::verify(&p.topic, &p.payload))
+            .collect()
+    })
+}
+
+/// The outcome of a verification job. `verify` returns errors rather than panicking on any
+/// input; if a job failed anyway, its messages count as malformed rather than taking the
+/// service down.
+fn settle_job(publishes: Arc<Vec<Publish>>, joined: Result<Checked, JoinError>) -> Chunk {
+    let checked = joined.unwrap_or_else(|e| {
+        (0..publishes.len())
+            .map(|_| Err(Rejected::Malformed(format!("verifier: {e}"))))
+            .collect()
+    });
+    Chunk { publishes, checked }
+}
+
+/// Verifies `batch` on every core in chunks of [`CHUNK`], keeping the order (the verify
+/// stage alone, for benches).
+pub async fn verify_batch(batch: Vec<Publish>) -> Checked {
     let mut jobs = Vec::new();
-    for start in (0..batch.len()).step_by(per) {
-        let batch = batch.clone();
-        jobs.push(tokio::task::spawn_blocking(move || {
-            let end = (start + per).min(batch.len());
-            batch[start..end]
-                .iter()
-                .map(|p| verify::verify(&p.topic, &p.payload))
-                .collect::<Checked>()
-        }));
+    let mut rest = batch.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Arc<Vec<Publish>> = Arc::new(rest.by_ref().take(CHUNK).collect());
+        jobs.push((chunk.clone(), spawn_verify(chunk)));
     }
-    let mut out = Vec::with_capacity(batch.len());
-    for job in jobs {
-        match job.await {
-            Ok(part) => out.extend(part),
-            // A verification thread cannot panic on input (verify returns errors), but if it
-            // did, its messages count as malformed rather than taking the service down.
-            Err(e) => {
-                let n = batch.len() - out.len();
-                let take = per.min(n);
-                out.extend((0..take).map(|_| Err(Rejected::Malformed(format!("verifier: {e}")))));
-            }
-        }
+    let mut out = Vec::new();
+    for (publishes, job) in jobs {
+        out.extend(settle_job(publishes, job.await).checked);
     }
     out
 }
 
-/// Runs the pipeline until `rx` closes.
-pub async fn run(
+/// Takes one message (waiting for it), then whatever else is already queued, up to
+/// [`CHUNK`]. Cancel-safe: nothing is awaited after the first message is taken.
+async fn next_chunk(rx: &mut mpsc::Receiver<Publish>) -> Option<Vec<Publish>> {
+    let first = rx.recv().await?;
+    let mut chunk = vec![first];
+    while chunk.len() < CHUNK {
+        match rx.try_recv() {
+            Ok(p) => chunk.push(p),
+            Err(_) => break,
+        }
+    }
+    Some(chunk)
+}
+
+type Job = (Arc<Vec<Publish>>, JoinHandle<Checked>);
+
+/// The oldest job's result; never resolves when there is none.
+async fn oldest(jobs: &mut VecDeque<Job>) -> Result<Checked, JoinError> {
+    match jobs.front_mut() {
+        Some((_, handle)) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the pipeline until `rx` closes and everything taken from it is settled.
+pub async fn run<A: Acker>(
     db: Db,
     store: Arc<IngestStore>,
-    client: AsyncClient,
+    acker: A,
     mut rx: mpsc::Receiver<Publish>,
     waiters: Arc<Waiters>,
     stats: Arc<IngestStats>,
 ) {
-    let (verified_tx, verified_rx) = mpsc::channel::<(Arc<Vec<Publish>>, Checked)>(2);
-    let storer = tokio::spawn(store_loop(db, store, client, verified_rx, waiters, stats));
-    while let Some(batch) = next_batch(&mut rx).await {
-        let batch = Arc::new(batch);
-        let checked = verify_batch(batch.clone()).await;
-        if verified_tx.send((batch, checked)).await.is_err() {
-            break;
+    let max_jobs = 2 * verifier_threads();
+    let (verified_tx, verified_rx) = mpsc::channel::<Chunk>(max_jobs);
+    let storer = tokio::spawn(store_loop(db, store, acker, verified_rx, waiters, stats));
+    let mut jobs: VecDeque<Job> = VecDeque::with_capacity(max_jobs);
+    let mut open = true;
+    while open || !jobs.is_empty() {
+        let room = open && jobs.len() < max_jobs;
+        tokio::select! {
+            // The oldest job first: results leave in arrival order, and a finished job frees
+            // its slot before new work is taken.
+            biased;
+            joined = oldest(&mut jobs) => {
+                let Some((publishes, _)) = jobs.pop_front() else { continue };
+                if verified_tx.send(settle_job(publishes, joined)).await.is_err() {
+                    break;
+                }
+            }
+            chunk = next_chunk(&mut rx), if room => match chunk {
+                Some(chunk) => {
+                    let chunk = Arc::new(chunk);
+                    jobs.push_back((chunk.clone(), spawn_verify(chunk)));
+                }
+                None => open = false,
+            },
         }
     }
     drop(verified_tx);
     let _ = storer.await;
 }
 
-async fn store_loop(
+/// Stores verified chunks, several per transaction when they queue up, and acknowledges them.
+async fn store_loop<A: Acker>(
     db: Db,
     store: Arc<IngestStore>,
-    client: AsyncClient,
-    mut rx: mpsc::Receiver<(Arc<Vec<Publish>>, Checked)>,
+    acker: A,
+    mut rx: mpsc::Receiver<Chunk>,
     waiters: Arc<Waiters>,
     stats: Arc<IngestStats>,
 ) {
-    while let Some((publishes, checked)) = rx.recv().await {
-        let mut good = Vec::with_capacity(checked.len());
-        for result in checked {
-            match result {
-                Ok(v) => good.push(v),
-                Err(e) => {
-                    tracing::info!(outcome = e.outcome(), "device message dropped: {e}");
-                    stats.count(e.outcome(), 1);
+    while let Some(first) = rx.recv().await {
+        let mut size = first.publishes.len();
+        let mut chunks = vec![first];
+        while size < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(chunk) => {
+                    size += chunk.publishes.len();
+                    chunks.push(chunk);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut good = Vec::with_capacity(size);
+        let mut publishes = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            for result in chunk.checked {
+                match result {
+                    Ok(v) => good.push(v),
+                    Err(e) => {
+                        tracing::info!(outcome = e.outcome(), "device message dropped: {e}");
+                        stats.count(e.outcome(), 1);
+                    }
                 }
             }
+            publishes.push(chunk.publishes);
         }
         if !good.is_empty() && !store_with_retry(&db, &store, &good, &waiters, &stats).await {
             continue;
         }
-        for p in publishes.iter() {
-            if let Err(e) = client.try_ack(p) {
-                tracing::warn!(error = %e, "MQTT ack not queued; the broker will redeliver");
-            }
+        for p in publishes.iter().flat_map(|c| c.iter()) {
+            acker.ack(p);
         }
     }
 }
@@ -133,8 +225,16 @@ async fn store_with_retry(
     for attempt in 1..=5 {
         match store.store(db, good, now_ms()).await {
             Ok(outcome) => {
+                // One metrics update per outcome, not per message.
+                let mut tally: Vec<(&'static str, u64)> = Vec::new();
                 for o in &outcome.outcomes {
-                    stats.count(o.label(), 1);
+                    match tally.iter_mut().find(|(label, _)| *label == o.label()) {
+                        Some((_, n)) => *n += 1,
+                        None => tally.push((o.label(), 1)),
+                    }
+                }
+                for (label, n) in tally {
+                    stats.count(label, n);
                 }
                 for (request_id, _) in &outcome.finished_commands {
                     waiters.finish(request_id);

@@ -8,11 +8,11 @@ use std::sync::Mutex;
 
 use pitlane_shared::identity::Address;
 use pitlane_shared::topics::{DtcReport, Presence, StatusReport};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Connection as _, Row};
 
 use super::TelemetryError;
 use crate::commands::store as commands;
-use crate::db::Db;
+use crate::db::{Backend, Db};
 use crate::mqtt::verify::{Body, Verified};
 
 /// What became of one message of a batch.
@@ -53,11 +53,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// `($1, $2, …), (…)` for `rows` rows of `cols` placeholders.
-fn placeholders(rows: usize, cols: usize) -> String {
+/// `(…), (…)` for `rows` rows of `cols` placeholders: `$1, $2, …` on PostgreSQL, anonymous
+/// `?` on SQLite. sqlx binds SQLite's numbered parameters by looking up each one's name,
+/// and SQLite finds a name by scanning the statement's list of names: quadratic in the
+/// number of parameters, and most of the cost of a 2,000-parameter insert.
+fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
-            let cells: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            let cells: Vec<String> = (1..=cols)
+                .map(|c| match backend {
+                    Backend::Sqlite => "?".to_owned(),
+                    Backend::Postgres => format!("${}", r * cols + c),
+                })
+                .collect();
             format!("({})", cells.join(", "))
         })
         .collect::<Vec<_>>()
@@ -108,7 +116,9 @@ impl IngestStore {
             .collect())
     }
 
-    /// Applies `batch` (arrival order) in one transaction.
+    /// Applies `batch` (arrival order) in one transaction. On SQLite the commit is made
+    /// durable (`synchronous = FULL` for this transaction: one fsync of the WAL per batch),
+    /// because the caller acknowledges the messages to the broker once this returns.
     pub async fn store(
         &self,
         db: &Db,
@@ -117,14 +127,21 @@ impl IngestStore {
     ) -> Result<BatchOutcome, TelemetryError> {
         let devices: HashSet<Address> = batch.iter().map(|v| v.device).collect();
         let registered = self.registered(db, &devices).await?;
+        let addresses: HashMap<Address, String> = registered
+            .iter()
+            .map(|d| (*d, d.to_lowercase_hex()))
+            .collect();
         let mut outcomes = vec![Outcome::Duplicate; batch.len()];
         // First copy of each (device, id) in this batch; later copies are duplicates.
-        let mut first: HashMap<(Address, &str), usize> = HashMap::new();
+        let mut first: HashMap<(&str, &str), usize> = HashMap::new();
         for (i, v) in batch.iter().enumerate() {
-            if !registered.contains(&v.device) {
-                outcomes[i] = Outcome::UnknownDevice;
-            } else {
-                first.entry((v.device, v.envelope_id.as_str())).or_insert(i);
+            match addresses.get(&v.device) {
+                None => outcomes[i] = Outcome::UnknownDevice,
+                Some(address) => {
+                    first
+                        .entry((address.as_str(), v.envelope_id.as_str()))
+                        .or_insert(i);
+                }
             }
         }
         // Trouble-code reports of paired devices also become error-code queries; the pairing
@@ -139,119 +156,167 @@ impl IngestStore {
                 vehicles.insert(v.device, p.user_device_id);
             }
         }
-        let mut tx = db.pool.begin().await?;
-        let mut candidates: Vec<usize> = first.values().copied().collect();
-        candidates.sort_unstable();
-        let new = claim_ids(&mut tx, batch, &candidates, now_ms).await?;
-        let mut finished = Vec::new();
-        let mut seen_devices: HashSet<String> = HashSet::new();
-        let mut telemetry_rows = Vec::new();
-        for &i in &candidates {
-            let v = &batch[i];
-            if !new.contains(&(v.device.to_lowercase_hex(), v.envelope_id.clone())) {
-                continue;
-            }
-            // A device clock running ahead must not make its later reports look stale.
-            let time_ms = v.time_ms.min(now_ms);
-            outcomes[i] = Outcome::Stored;
-            let address = v.device.to_lowercase_hex();
-            if seen_devices.insert(address.clone()) {
-                touch(&mut tx, &address, now_ms).await?;
-            }
-            match &v.body {
-                Body::Status(s) => apply_status(&mut tx, &address, s, time_ms).await?,
-                Body::Vin(r) => {
-                    sqlx::query(
-                        "INSERT INTO device_vin_reports (device_address, vin, query, \
-                         check_digit_valid, reported_ms) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(&address)
-                    .bind(&r.vin)
-                    .bind(&r.query)
-                    .bind(i64::from(r.check_digit_valid))
-                    .bind(time_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE device_state SET vin = $1, vin_query = $2, vin_ms = $3 \
-                         WHERE device_address = $4 AND (vin_ms IS NULL OR vin_ms <= $3)",
-                    )
-                    .bind(&r.vin)
-                    .bind(&r.query)
-                    .bind(time_ms)
-                    .bind(&address)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Body::Dtc(r) => {
-                    apply_dtcs(&mut tx, &address, r, time_ms, vehicles.get(&v.device)).await?
-                }
-                Body::Telemetry(t) => {
-                    telemetry_rows.push((address, "telemetry", serde_json::to_string(t)?, time_ms))
-                }
-                Body::Event(e) => telemetry_rows.push((address, "event", e.to_string(), time_ms)),
-                Body::Result(r) => {
-                    if let Some(status) =
-                        commands::apply_result(&mut tx, &v.device, r, now_ms).await?
-                    {
-                        finished.push((r.request_id.clone(), status));
-                    }
-                }
-            }
+        let mut candidates: Vec<((&str, &str), usize)> = first.into_iter().collect();
+        candidates.sort_unstable_by_key(|(_, i)| *i);
+        let mut conn = db.pool.acquire().await?;
+        let durable = db.backend == Backend::Sqlite;
+        if durable {
+            // Not allowed inside a transaction, hence around it; NORMAL is restored below
+            // (a connection left at FULL by an error is only slower, never less safe).
+            sqlx::query("PRAGMA synchronous = FULL")
+                .execute(&mut *conn)
+                .await?;
         }
-        insert_telemetry(&mut tx, &telemetry_rows).await?;
-        tx.commit().await?;
+        let applied = async {
+            let mut tx = conn.begin().await?;
+            let new = claim_ids(&mut tx, db.backend, batch, &candidates, now_ms).await?;
+            let applied = apply(
+                &mut tx,
+                db.backend,
+                batch,
+                &candidates,
+                &new,
+                &vehicles,
+                now_ms,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, TelemetryError>(applied)
+        }
+        .await;
+        if durable
+            && let Err(e) = sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&mut *conn)
+                .await
+        {
+            // The batch's fate is already decided; this connection only stays slower.
+            tracing::warn!(error = %e, "restoring synchronous = NORMAL");
+        }
+        let (stored, finished_commands) = applied?;
+        for i in stored {
+            outcomes[i] = Outcome::Stored;
+        }
         Ok(BatchOutcome {
             outcomes,
-            finished_commands: finished,
+            finished_commands,
         })
     }
 }
 
-/// Claims the envelope ids of `rows`; returns the ones that were new.
-async fn claim_ids(
-    tx: &mut Transaction<'static, Any>,
+type Finished = Vec<(String, &'static str)>;
+
+/// Applies the messages at `candidates` whose ids are `new`, in order; returns their indexes
+/// and the command requests whose status a result changed.
+async fn apply(
+    tx: &mut AnyConnection,
+    backend: Backend,
     batch: &[Verified],
-    rows: &[usize],
+    candidates: &[((&str, &str), usize)],
+    new: &HashSet<usize>,
+    vehicles: &HashMap<Address, String>,
     now_ms: i64,
-) -> Result<HashSet<(String, String)>, TelemetryError> {
-    let mut new = HashSet::new();
+) -> Result<(Vec<usize>, Finished), TelemetryError> {
+    let mut stored = Vec::with_capacity(new.len());
+    let mut finished = Vec::new();
+    let mut seen_devices: HashSet<&str> = HashSet::new();
+    let mut telemetry_rows = Vec::new();
+    for &((address, _), i) in candidates {
+        if !new.contains(&i) {
+            continue;
+        }
+        let v = &batch[i];
+        // A device clock running ahead must not make its later reports look stale.
+        let time_ms = v.time_ms.min(now_ms);
+        stored.push(i);
+        if seen_devices.insert(address) {
+            touch(tx, address, now_ms).await?;
+        }
+        match &v.body {
+            Body::Status(s) => apply_status(tx, address, s, time_ms).await?,
+            Body::Vin(r) => {
+                sqlx::query(
+                    "INSERT INTO device_vin_reports (device_address, vin, query, \
+                     check_digit_valid, reported_ms) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(address)
+                .bind(&r.vin)
+                .bind(&r.query)
+                .bind(i64::from(r.check_digit_valid))
+                .bind(time_ms)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE device_state SET vin = $1, vin_query = $2, vin_ms = $3 \
+                     WHERE device_address = $4 AND (vin_ms IS NULL OR vin_ms <= $3)",
+                )
+                .bind(&r.vin)
+                .bind(&r.query)
+                .bind(time_ms)
+                .bind(address)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Body::Dtc(r) => apply_dtcs(tx, address, r, time_ms, vehicles.get(&v.device)).await?,
+            Body::Telemetry(t) => {
+                telemetry_rows.push((address, "telemetry", serde_json::to_string(t)?, time_ms))
+            }
+            Body::Event(e) => telemetry_rows.push((address, "event", e.to_string(), time_ms)),
+            Body::Result(r) => {
+                if let Some(status) = commands::apply_result(tx, &v.device, r, now_ms).await? {
+                    finished.push((r.request_id.clone(), status));
+                }
+            }
+        }
+    }
+    insert_telemetry(tx, backend, &telemetry_rows).await?;
+    Ok((stored, finished))
+}
+
+/// Claims the envelope ids of `rows`; returns the indexes of the ones that were new.
+async fn claim_ids(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    batch: &[Verified],
+    rows: &[((&str, &str), usize)],
+    now_ms: i64,
+) -> Result<HashSet<usize>, TelemetryError> {
+    let index: HashMap<(&str, &str), usize> = rows.iter().copied().collect();
+    let mut new = HashSet::with_capacity(rows.len());
     // Stay well inside every engine's bound on bound parameters.
     for chunk in rows.chunks(500) {
         let sql = format!(
             "INSERT INTO mqtt_envelopes (device_address, envelope_id, kind, received_ms) \
              VALUES {} ON CONFLICT DO NOTHING RETURNING device_address, envelope_id",
-            placeholders(chunk.len(), 4)
+            placeholders(backend, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
-        for &i in chunk {
-            let v = &batch[i];
+        for &((address, id), i) in chunk {
             q = q
-                .bind(v.device.to_lowercase_hex())
-                .bind(&v.envelope_id)
-                .bind(v.body.kind().as_str())
+                .bind(address)
+                .bind(id)
+                .bind(batch[i].body.kind().as_str())
                 .bind(now_ms);
         }
-        for row in q.fetch_all(&mut **tx).await? {
-            new.insert((row.try_get("device_address")?, row.try_get("envelope_id")?));
+        for row in q.fetch_all(&mut *tx).await? {
+            let address: &str = row.try_get("device_address")?;
+            let id: &str = row.try_get("envelope_id")?;
+            if let Some(&i) = index.get(&(address, id)) {
+                new.insert(i);
+            }
         }
     }
     Ok(new)
 }
 
 /// Creates the device's state row if needed and records that it was seen now.
-async fn touch(
-    tx: &mut Transaction<'static, Any>,
-    address: &str,
-    now_ms: i64,
-) -> Result<(), TelemetryError> {
+async fn touch(tx: &mut AnyConnection, address: &str, now_ms: i64) -> Result<(), TelemetryError> {
     sqlx::query(
         "INSERT INTO device_state (device_address, last_seen_ms) VALUES ($1, $2) \
          ON CONFLICT (device_address) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
     )
     .bind(address)
     .bind(now_ms)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -260,7 +325,7 @@ async fn touch(
 /// applied (an ignition change replayed from the outbox) is ignored; `offline` (the last
 /// will, signed when the connection was made) always applies.
 async fn apply_status(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     address: &str,
     s: &StatusReport,
     time_ms: i64,
@@ -282,7 +347,7 @@ async fn apply_status(
                 .bind(address)
         }
     };
-    query.execute(&mut **tx).await?;
+    query.execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -298,7 +363,7 @@ pub fn distinct_codes(r: &DtcReport) -> Vec<String> {
 }
 
 async fn apply_dtcs(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     address: &str,
     r: &DtcReport,
     time_ms: i64,
@@ -311,7 +376,7 @@ async fn apply_dtcs(
     .bind(address)
     .bind(&json)
     .bind(time_ms)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     sqlx::query(
         "UPDATE device_state SET dtcs = $1, dtcs_ms = $2 \
@@ -320,7 +385,7 @@ async fn apply_dtcs(
     .bind(&json)
     .bind(time_ms)
     .bind(address)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     let Some(user_device_id) = vehicle else {
         return Ok(());
@@ -347,33 +412,34 @@ async fn apply_dtcs(
     .bind(user_device_id)
     .bind(valid.join(","))
     .bind(time_ms / 1000)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// Inserts telemetry and event rows, and moves each device's newest telemetry into its state.
 async fn insert_telemetry(
-    tx: &mut Transaction<'static, Any>,
-    rows: &[(String, &'static str, String, i64)],
+    tx: &mut AnyConnection,
+    backend: Backend,
+    rows: &[(&str, &'static str, String, i64)],
 ) -> Result<(), TelemetryError> {
     for chunk in rows.chunks(500) {
         let sql = format!(
             "INSERT INTO device_telemetry (device_address, kind, data, recorded_ms) VALUES {}",
-            placeholders(chunk.len(), 4)
+            placeholders(backend, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for (address, kind, data, time) in chunk {
-            q = q.bind(address).bind(*kind).bind(data).bind(*time);
+            q = q.bind(*address).bind(*kind).bind(data).bind(*time);
         }
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *tx).await?;
     }
     let mut newest: HashMap<&str, (&str, i64)> = HashMap::new();
     for (address, kind, data, time) in rows {
         if *kind != "telemetry" {
             continue;
         }
-        let slot = newest.entry(address).or_insert((data, *time));
+        let slot = newest.entry(*address).or_insert((data, *time));
         if *time >= slot.1 {
             *slot = (data, *time);
         }
@@ -386,7 +452,7 @@ async fn insert_telemetry(
         .bind(data)
         .bind(time)
         .bind(address)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())
@@ -417,8 +483,10 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_and_columns() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(1, 1), "($1)");
+        let pg = Backend::Postgres;
+        assert_eq!(placeholders(pg, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(pg, 1, 1), "($1)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 
     #[test]
