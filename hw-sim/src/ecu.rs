@@ -38,6 +38,8 @@ pub struct Ecu {
     permanent: Vec<Dtc>,
     /// Distance driven (km since the car started) when the codes were last cleared.
     cleared_at_km: Option<f64>,
+    /// VIN requests left unanswered so far (fault `ignore_vin_requests`).
+    vin_requests_ignored: u32,
 }
 
 fn codes(texts: &[String]) -> Vec<Dtc> {
@@ -56,6 +58,7 @@ impl Ecu {
             live,
             vin,
             cleared_at_km: None,
+            vin_requests_ignored: 0,
         }
     }
 

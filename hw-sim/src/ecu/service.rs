@@ -103,7 +103,17 @@ impl Ecu {
         out
     }
 
-    fn service_09(&self, pid: u8, functional: bool) -> Reply {
+    /// Whether the `ignore_vin_requests` fault swallows this VIN request (and counts it).
+    fn vin_request_ignored(&mut self) -> bool {
+        if self.vin_requests_ignored < self.config.faults.ignore_vin_requests {
+            self.vin_requests_ignored += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn service_09(&mut self, pid: u8, functional: bool) -> Reply {
         match pid {
             0x00 => {
                 let mut bits: u32 = 1 << (32 - u32::from(INFO_ECU_NAME));
@@ -115,6 +125,9 @@ impl Ecu {
                 Reply::Send(out)
             }
             INFO_VIN if self.config.reports_vin => {
+                if self.vin_request_ignored() {
+                    return Reply::None;
+                }
                 // The VIN goes out as the scenario spells it (even an invalid one), so the
                 // count byte and bytes are written here rather than from a validated `Vin`.
                 let mut out = vec![0x49, INFO_VIN, 0x01];
@@ -139,8 +152,11 @@ impl Ecu {
         }
     }
 
-    fn read_data_by_identifier(&self, did: u16, functional: bool) -> Reply {
+    fn read_data_by_identifier(&mut self, did: u16, functional: bool) -> Reply {
         if did == DID_VIN && self.config.reports_vin {
+            if self.vin_request_ignored() {
+                return Reply::None;
+            }
             let mut out = vec![0x62, 0xF1, 0x90];
             out.extend_from_slice(self.vin.as_bytes());
             Reply::Send(out)

@@ -83,6 +83,23 @@ fn service_09_vin_and_name() {
 }
 
 #[test]
+fn ignored_vin_requests_go_unanswered_then_the_vin_comes() {
+    let s = Scenario::default_car();
+    let mut config = s.ecus[0].clone();
+    config.faults.ignore_vin_requests = 3;
+    let e = &mut Ecu::new(config, s.live.clone(), s.vin.clone());
+    let vin = hex::encode_upper("5NPEB4AC9DH571382");
+    // Other requests are answered meanwhile and do not use up the fault.
+    check(e, "09 00", true, Some("49 00 40 40 00 00"));
+    check(e, "09 02", true, None);
+    check(e, "09 02", false, None);
+    check(e, "09 00", true, Some("49 00 40 40 00 00"));
+    check(e, "22 F1 90", false, None);
+    check(e, "22 F1 90", false, Some(&format!("62 F1 90 {vin}")));
+    check(e, "09 02", true, Some(&format!("49 02 01 {vin}")));
+}
+
+#[test]
 fn unknown_services_are_refused_only_when_asked_physically() {
     let e = &mut engine();
     check(e, "10 03", false, Some("7F 10 11"));

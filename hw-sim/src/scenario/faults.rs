@@ -21,6 +21,9 @@ pub struct EcuFaults {
     /// As sender of a multi-frame answer, ignore the tester's flow control: the first frame goes
     /// out and the consecutive frames never follow.
     pub ignore_flow_control: bool,
+    /// Leave the first n VIN requests (service 09 PID 02 and UDS 22 F190) unanswered, like a
+    /// gateway that is not awake yet; later ones are answered as usual.
+    pub ignore_vin_requests: u32,
 }
 
 impl EcuFaults {
