@@ -76,6 +76,17 @@ fn is_pending(payload: &[u8]) -> bool {
     matches!(payload, [0x7F, _, 0x78, ..])
 }
 
+/// Whether `reply` answers `request`: a positive response (service id + 0x40) or a negative
+/// one (`7F`) naming the request's service. An ECU that answered the previous request after
+/// its listening window ended is not taken as this request's answer.
+fn answers(request: &[u8], reply: &[u8]) -> bool {
+    match (request.first(), reply) {
+        (Some(&sid), [0x7F, refused, ..]) => *refused == sid,
+        (Some(&sid), [first, ..]) => *first == sid.wrapping_add(0x40),
+        _ => false,
+    }
+}
+
 /// Sends `payload` to `target` and listens for answers until `expect` ECUs gave a final answer
 /// (then returns at once) or `p2` passed without one (pending ECUs extend it by P2*).
 pub async fn request<B: CanBus>(
@@ -119,6 +130,9 @@ pub async fn request<B: CanBus>(
             }
             while let Some(ev) = rx.poll_event() {
                 match ev {
+                    Event::Received(msg) if !answers(payload, &msg) => {
+                        tracing::debug!(ecu = %id, reply = ?msg, "a late answer to another request");
+                    }
                     Event::Received(msg) if is_pending(&msg) => {
                         pending_until.insert(*id, now + P2_STAR);
                     }
@@ -193,4 +207,30 @@ fn receiver_for<'a>(
             Addressing::tester_for_response(id).unwrap_or(Addressing { tx: id, rx: id });
         Receiver::new(config.clone(), addressing)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answers;
+
+    fn check(request: &[u8], reply: &[u8], expected: bool) {
+        assert_eq!(
+            answers(request, reply),
+            expected,
+            "{request:02X?} → {reply:02X?}"
+        );
+    }
+
+    #[test]
+    fn only_replies_to_this_service_count() {
+        check(&[0x09, 0x02], &[0x49, 0x02, 0x01], true);
+        check(&[0x03], &[0x43, 0x01, 0x03, 0x01], true);
+        check(&[0x22, 0xF1, 0x90], &[0x62, 0xF1, 0x90], true);
+        check(&[0x03], &[0x7F, 0x03, 0x11], true);
+        check(&[0x03], &[0x7F, 0x03, 0x78], true);
+        // A late answer to the previous request (service 03) while asking service 07.
+        check(&[0x07], &[0x43, 0x01, 0x03, 0x01], false);
+        check(&[0x07], &[0x7F, 0x03, 0x78], false);
+        check(&[], &[0x41, 0x00], false);
+    }
 }
