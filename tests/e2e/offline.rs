@@ -175,17 +175,23 @@ async fn outbox_survives_broker_outage_and_kill_9_mid_replay() {
     })
     .await;
     let store = Store::open(&files.store(), 16 << 20).expect("open the agent's store");
+    // A message the broker passed on just before it died can still wait in the outbox for the
+    // PUBACK that never came (at least once): only queued messages the cloud has not stored
+    // count as queued offline, and with the broker gone nothing else reaches the cloud.
+    let queued_offline = async || -> HashSet<String> {
+        let stored = stored(&db, &device).await;
+        queued_telemetry(&store)
+            .into_iter()
+            .filter(|id| !stored.contains(id))
+            .collect()
+    };
     until("the agent queues N messages", async || {
-        queued_telemetry(&store).len() >= N
+        queued_offline().await.len() >= N
     })
     .await;
     signal(&child, "STOP");
-    let offline = queued_telemetry(&store);
-    let before = stored(&db, &device).await;
-    assert!(
-        offline.is_disjoint(&before),
-        "queued while offline, so not stored yet"
-    );
+    let offline = queued_offline().await;
+    assert!(offline.len() >= N, "{} queued offline", offline.len());
 
     // Coverage again; the agent is killed while it replays.
     let broker = Mosquitto::start(&bin, &data_dir, port).await;
