@@ -566,7 +566,8 @@ async fn agent_idle_on(
         })
         .ok_or_else(|| step("the simulator serves no socketcand bus"))?;
     let car = CarFiles::new(&stack.data_dir, 0).agent_config();
-    let text = std::fs::read_to_string(&car).map_err(|e| step(format!("{}: {e}", car.display())))?;
+    let text =
+        std::fs::read_to_string(&car).map_err(|e| step(format!("{}: {e}", car.display())))?;
     let sim_bus = "bus = \"sim://\"";
     if !text.contains(sim_bus) {
         return Err(step(format!("{} names no sim:// bus", car.display())));
@@ -582,7 +583,12 @@ async fn agent_idle_on(
             .truncate(true)
             .mode(0o600)
             .open(&config)
-            .and_then(|mut f| f.write_all(text.replacen(sim_bus, &format!("bus = {bus:?}"), 1).as_bytes()))
+            .and_then(|mut f| {
+                f.write_all(
+                    text.replacen(sim_bus, &format!("bus = {bus:?}"), 1)
+                        .as_bytes(),
+                )
+            })
             .map_err(|e| step(format!("{}: {e}", config.display())))?;
     }
     let child = Kill(
