@@ -3,7 +3,7 @@
 //! and stopped by [`MqttLayer::stop`].
 //!
 //! ```text
-//! devices ──MQTT──▶ broker ──shared subscription──▶ link ──▶ ingest: verify (2 threads) ──▶ store (1 tx per batch) ──▶ ack
+//! devices ──MQTT──▶ broker ──shared subscription──▶ link ──▶ ingest: verify (every core) ──▶ store (1 tx per batch) ──▶ ack
 //! HTTP ──▶ dispatch: command row + seq ──▶ signed envelope ──▶ link ──▶ broker ──▶ device
 //! ```
 
