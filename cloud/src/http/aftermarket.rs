@@ -18,7 +18,7 @@ use super::registry_api::{
     Eip712Payload, RegistryApiError, RegistryCallRef, RegistryUser, chain, ctx, parse_token_id,
     rfc3339,
 };
-use super::user_devices::DevicesErrorBody;
+use super::user_devices::{DeviceSigningErrors, DevicesErrorBody};
 use crate::app::AppState;
 use crate::registry::claim::{self, ClaimSignatures};
 use crate::registry::devices::{AftermarketDevice, device_by_token, validate_serial};
@@ -143,9 +143,7 @@ struct ClaimBody {
         (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
         (status = 404, body = DevicesErrorBody, description = "No such device"),
         (status = 409, body = DevicesErrorBody, description = "The device is already claimed"),
-        (status = 502, body = DevicesErrorBody, description = "The device's signature could not be fetched over MQTT"),
-        (status = 503, body = DevicesErrorBody, description = "The device is offline"),
-        (status = 504, body = DevicesErrorBody, description = "The device did not sign in time")))]
+        DeviceSigningErrors))]
 async fn claim(
     State(state): State<AppState>,
     user: RegistryUser,

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use super::registry_api::{
     Eip712Payload, RegistryApiError, RegistryCallRef, RegistryUser, chain, ctx,
 };
-use super::user_devices::DevicesErrorBody;
+use super::user_devices::{DeviceSigningErrors, DevicesErrorBody};
 use crate::app::AppState;
 use crate::registry::RegistryError;
 use crate::registry::pairing::{self, Action, PairPlan, PairSignatures};
@@ -153,9 +153,7 @@ async fn execute(
         (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
         (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller, or no such device"),
         (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted, the device is not claimed, or either is already paired"),
-        (status = 502, body = DevicesErrorBody, description = "The device's signature could not be fetched over MQTT"),
-        (status = 503, body = DevicesErrorBody, description = "The device is offline"),
-        (status = 504, body = DevicesErrorBody, description = "The device did not sign in time")))]
+        DeviceSigningErrors))]
 async fn pair(
     State(state): State<AppState>,
     user: RegistryUser,
@@ -174,9 +172,7 @@ async fn pair(
         (status = 401, body = DevicesErrorBody, description = "Missing or invalid Web3 access token"),
         (status = 404, body = DevicesErrorBody, description = "No such vehicle of the caller"),
         (status = 409, body = DevicesErrorBody, description = "The vehicle is not minted or not paired"),
-        (status = 502, body = DevicesErrorBody, description = "The device's signature could not be fetched over MQTT"),
-        (status = 503, body = DevicesErrorBody, description = "The device is offline"),
-        (status = 504, body = DevicesErrorBody, description = "The device did not sign in time")))]
+        DeviceSigningErrors))]
 async fn unpair(
     State(state): State<AppState>,
     user: RegistryUser,

@@ -65,6 +65,22 @@ pub struct DevicesErrorBody {
     message: String,
 }
 
+/// The answers a call can get when it asks the device to sign over MQTT (claim, pair, unpair);
+/// listed once here, referenced by each of those routes' `responses(...)`.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only the OpenAPI document names these; handlers answer RegistryApiError
+pub enum DeviceSigningErrors {
+    #[response(
+        status = 502,
+        description = "The device's signature could not be fetched over MQTT"
+    )]
+    Unreachable(DevicesErrorBody),
+    #[response(status = 503, description = "The device is offline")]
+    Offline(DevicesErrorBody),
+    #[response(status = 504, description = "The device did not sign in time")]
+    Late(DevicesErrorBody),
+}
+
 /// A device definition (make, model and year).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

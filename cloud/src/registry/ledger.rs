@@ -210,6 +210,14 @@ fn id(token: u64) -> Result<i64, RegistryError> {
     db_id(token).ok_or(RegistryError::NotFound("token"))
 }
 
+/// The statement's result, or `conflict` when a unique key refused the row.
+fn unique<T>(done: Result<T, sqlx::Error>, conflict: &str) -> Result<T, RegistryError> {
+    match done {
+        Err(e) if is_unique_violation(&e) => Err(RegistryError::Conflict(conflict.into())),
+        done => Ok(done?),
+    }
+}
+
 async fn apply(
     tx: &mut Transaction<'static, Any>,
     effect: &Effect,
@@ -246,13 +254,8 @@ async fn apply(
             .bind(ts)
             .execute(&mut **tx)
             .await;
-            match done {
-                Ok(_) => Ok(None),
-                Err(e) if is_unique_violation(&e) => Err(RegistryError::Conflict(
-                    "the vehicle or the device is already paired".into(),
-                )),
-                Err(e) => Err(e.into()),
-            }
+            unique(done, "the vehicle or the device is already paired")?;
+            Ok(None)
         }
         Effect::Unpair { device, vehicle } => {
             let done = sqlx::query(
@@ -289,13 +292,8 @@ async fn apply(
             .bind(ts)
             .fetch_one(&mut **tx)
             .await;
-            match row {
-                Ok(row) => Ok(Some(token_id(row.try_get("token_id")?)?)),
-                Err(e) if is_unique_violation(&e) => Err(RegistryError::Conflict(
-                    "the vehicle is already minted".into(),
-                )),
-                Err(e) => Err(e.into()),
-            }
+            let row = unique(row, "the vehicle is already minted")?;
+            Ok(Some(token_id(row.try_get("token_id")?)?))
         }
         Effect::MintSynthetic {
             vehicle,
@@ -312,13 +310,11 @@ async fn apply(
             .bind(ts)
             .fetch_one(&mut **tx)
             .await;
-            match row {
-                Ok(row) => Ok(Some(token_id(row.try_get("token_id")?)?)),
-                Err(e) if is_unique_violation(&e) => Err(RegistryError::Conflict(
-                    "the vehicle or the address already has a synthetic device".into(),
-                )),
-                Err(e) => Err(e.into()),
-            }
+            let row = unique(
+                row,
+                "the vehicle or the address already has a synthetic device",
+            )?;
+            Ok(Some(token_id(row.try_get("token_id")?)?))
         }
     }
 }
