@@ -10,13 +10,16 @@
 
 mod account;
 mod assets;
+mod bulk_control;
 pub mod bulks;
 mod chart;
 mod commands;
 mod decode;
+mod dtc_clear;
 mod error;
 mod fleet;
 mod form;
+mod geofence_edit;
 mod geofences;
 mod keys;
 mod layout;
@@ -43,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/panel", get(|| async { Redirect::permanent("/panel/") }))
         .merge(vehicles::router())
         .merge(commands::router())
+        .merge(dtc_clear::router())
         .merge(assets::router())
         .merge(login::router())
         .merge(register::router())
@@ -51,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(keys::router())
         .merge(decode::router())
+        .merge(bulk_control::router())
         .merge(geofences::router())
+        .merge(geofence_edit::router())
         .layer(middleware::from_fn(session::guard))
 }

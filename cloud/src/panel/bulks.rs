@@ -15,6 +15,10 @@ pub struct Progress {
     pub completed: i64,
     pub failed: i64,
     pub paused: i64,
+    /// Waiting for a worker (pausing stops these).
+    pub pending: i64,
+    /// Being decoded now (they finish even when the bulk is paused).
+    pub running: i64,
 }
 
 impl Progress {
@@ -24,6 +28,36 @@ impl Progress {
 
     pub fn finished(&self) -> bool {
         self.total > 0 && self.done() == self.total
+    }
+
+    /// Where the bulk stands, as the page names it.
+    pub fn state(&self) -> BulkState {
+        if self.finished() {
+            BulkState::Done
+        } else if self.paused > 0 {
+            BulkState::Paused
+        } else {
+            BulkState::Running
+        }
+    }
+}
+
+/// A bulk's state: running (tasks waiting or being decoded), paused (some tasks held back;
+/// those already being decoded still finish), or done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkState {
+    Running,
+    Paused,
+    Done,
+}
+
+impl BulkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkState::Running => "running",
+            BulkState::Paused => "paused",
+            BulkState::Done => "done",
+        }
     }
 }
 
@@ -75,6 +109,8 @@ async fn counts(db: &Db, bulk_id: &str) -> Result<Progress, StoreError> {
             "completed" => p.completed += n,
             "failed" => p.failed += n,
             "paused" => p.paused += n,
+            "pending" => p.pending += n,
+            "running" => p.running += n,
             _ => {}
         }
     }
@@ -195,6 +231,27 @@ pub fn to_csv(rows: &[TaskRow], decoder: &crate::vin::Decoder) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bulk_is_running_paused_or_done() {
+        let p = |completed, paused, pending, running| Progress {
+            total: completed + paused + pending + running,
+            completed,
+            failed: 0,
+            paused,
+            pending,
+            running,
+        };
+        for (progress, state) in [
+            (p(0, 0, 3, 0), BulkState::Running),
+            (p(1, 0, 1, 1), BulkState::Running),
+            (p(1, 2, 0, 0), BulkState::Paused),
+            (p(0, 2, 0, 1), BulkState::Paused),
+            (p(3, 0, 0, 0), BulkState::Done),
+        ] {
+            assert_eq!(progress.state(), state, "{progress:?}");
+        }
+    }
 
     #[test]
     fn formula_cells_are_defused() {

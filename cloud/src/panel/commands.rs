@@ -21,7 +21,9 @@ use super::session::PanelUser;
 use super::vehicles::owned;
 use crate::app::AppState;
 use crate::commands::store;
+use crate::mqtt::MqttLayer;
 use crate::mqtt::dispatch::{CommandRequest, DispatchError};
+use crate::registry::vehicles::PairedDevice;
 
 /// The buttons, in order.
 const BUTTONS: [(Action, &str); 4] = [
@@ -53,6 +55,9 @@ pub struct CommandView {
 }
 
 fn label(action: &str) -> &'static str {
+    if action == Action::DtcClear.as_str() {
+        return "Clear trouble codes";
+    }
     BUTTONS
         .iter()
         .find(|(a, _)| a.as_str() == action)
@@ -130,30 +135,35 @@ pub struct SendForm {
     action: String,
 }
 
-async fn send(
-    state: &AppState,
+/// The paired device and the MQTT layer a command to this vehicle goes through, or why
+/// there is none. The vehicle is the caller's (the caller used [`owned`]); its pairing must
+/// be too.
+pub fn target<'a>(
+    state: &'a AppState,
     user: &PanelUser,
-    vehicle_id: &str,
-    action: &str,
-) -> Result<String, PanelError> {
-    let action = BUTTONS
-        .iter()
-        .map(|(a, _)| *a)
-        .find(|a| a.as_str() == action)
-        .ok_or_else(|| PanelError::BadInput("Unknown command.".into()))?;
-    let linked = owned(state, user, vehicle_id).await?;
-    if let Some(why) = unavailable(state, &linked) {
+    linked: &'a Linked,
+) -> Result<(&'a PairedDevice, &'a MqttLayer), PanelError> {
+    if let Some(why) = unavailable(state, linked) {
         return Err(PanelError::BadInput(why.into()));
     }
     let (Some(paired), Some(mqtt)) = (&linked.paired, state.mqtt.as_ref()) else {
         return Err(PanelError::Internal("pairing or MQTT vanished".into()));
     };
-    // The vehicle is the caller's (owned() above); its pairing must be too.
     if paired.owner_user_id != user.id() {
         return Err(PanelError::BadInput(
             "You no longer own this vehicle's token.".into(),
         ));
     }
+    Ok((paired, mqtt))
+}
+
+/// Stores and publishes `action` for the device `paired`; answers the request id.
+pub async fn dispatch(
+    user: &PanelUser,
+    paired: &PairedDevice,
+    mqtt: &MqttLayer,
+    action: Action,
+) -> Result<String, PanelError> {
     let sent = mqtt
         .send_command(CommandRequest {
             device: paired.address,
@@ -171,6 +181,22 @@ async fn send(
             other => PanelError::Internal(other.to_string()),
         })?;
     Ok(sent.request_id)
+}
+
+async fn send(
+    state: &AppState,
+    user: &PanelUser,
+    vehicle_id: &str,
+    action: &str,
+) -> Result<String, PanelError> {
+    let action = BUTTONS
+        .iter()
+        .map(|(a, _)| *a)
+        .find(|a| a.as_str() == action)
+        .ok_or_else(|| PanelError::BadInput("Unknown command.".into()))?;
+    let linked = owned(state, user, vehicle_id).await?;
+    let (paired, mqtt) = target(state, user, &linked)?;
+    dispatch(user, paired, mqtt, action).await
 }
 
 async fn send_form(

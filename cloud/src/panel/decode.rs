@@ -1,13 +1,14 @@
 //! VIN decode: paste or upload VINs; one VIN is decoded at once, several become a bulk
 //! decode (background tasks) with live progress, results and a CSV download.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use maud::{Markup, html};
 
+use super::bulk_control;
 use super::bulks::{self, BulkSummary, TaskRow};
 use super::error::PanelError;
 use super::layout::{self, Notice, Section, when};
@@ -272,10 +273,16 @@ fn results_table(rows: &[TaskRow]) -> Markup {
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
 async fn bulk_page(
     State(state): State<AppState>,
     user: PanelUser,
     Path(bulk_id): Path<String>,
+    Query(q): Query<DoneQuery>,
 ) -> Result<Markup, PanelError> {
     let bulk = bulks::bulk(&state.db, user.id(), &bulk_id).await?;
     let rows = bulks::tasks(&state.db, user.id(), &bulk_id).await?;
@@ -288,6 +295,9 @@ async fn bulk_page(
         html! {
             p { a href="/panel/decode" { "← VIN decode" } }
             h1 { (bulk_name(&bulk)) }
+            @if let Some((kind, text)) = q.done.as_deref().and_then(bulk_control::done_notice) {
+                (layout::notice(kind, text))
+            }
             section.card data-bulk-progress=(format!("{base}/progress")) data-finished=(p.finished()) {
                 label for="bulk-progress" { "Progress" }
                 progress #bulk-progress max=(p.total) value=(p.done()) { (p.done()) " of " (p.total) }
@@ -295,6 +305,7 @@ async fn bulk_page(
                     (progress_text(&p))
                     @if p.finished() { ": done." }
                 }
+                (bulk_control::controls(&user, &bulk))
                 p { a.button href=(format!("{base}/csv")) download { "Download CSV" } }
             }
             h2 { "Results" }
@@ -314,6 +325,7 @@ async fn progress(
             "done": b.progress.done(),
             "paused": b.progress.paused,
             "finished": b.progress.finished(),
+            "state": b.progress.state().as_str(),
             "text": progress_text(&b.progress),
         }))
         .into_response(),

@@ -203,9 +203,12 @@ async fn page(
                         }
                     }
                     (map::svg(&map::project(&cells), &g.name, false))
-                    form method="post" action=(format!("/panel/geofences/{}/delete", g.id)) data-confirm=(format!("Delete the geofence “{}”?", g.name)) {
-                        (layout::csrf(&user.csrf))
-                        button.danger type="submit" aria-label=(format!("Delete geofence {}", g.name)) { "Delete" }
+                    div.actions {
+                        a.button href=(format!("/panel/geofences/{}/edit", g.id)) aria-label=(format!("Edit geofence {}", g.name)) { "Edit" }
+                        form method="post" action=(format!("/panel/geofences/{}/delete", g.id)) data-confirm=(format!("Delete the geofence “{}”?", g.name)) {
+                            (layout::csrf(&user.csrf))
+                            button.danger type="submit" aria-label=(format!("Delete geofence {}", g.name)) { "Delete" }
+                        }
                     }
                 }
             }
@@ -221,6 +224,7 @@ async fn show(
     let notice = match q.done.as_deref() {
         Some("created") => Some((Notice::Ok, "Geofence created.")),
         Some("deleted") => Some((Notice::Ok, "Geofence deleted.")),
+        Some("updated") => Some((Notice::Ok, "Geofence saved.")),
         _ => None,
     };
     page(&state, &user, &Draft::default(), None, notice).await

@@ -215,6 +215,13 @@ async fn show(
         html! {
             p { a href="/panel/" { "← Vehicles" } }
             h1 { (v.definition.name()) " " (online_badge(&linked)) }
+            @if q.done.as_deref() == Some("codes-cleared") {
+                (layout::notice(Notice::Ok, if sent.is_some() {
+                    "Trouble codes cleared in the record. The car was asked to clear them too: its answer shows under Commands."
+                } else {
+                    "Trouble codes cleared in the record."
+                }))
+            }
             dl.facts {
                 dt { "VIN" } dd.mono { (v.vin.as_deref().unwrap_or("–")) }
                 dt { "Make, model, year" } dd { (v.definition.make) ", " (v.definition.model) ", " (v.definition.year) }
@@ -252,6 +259,9 @@ async fn show(
                         p.hint { "Latest report, " (when(latest.requested_at)) " (from the " (latest.source.as_str()) ")"
                             @if let Some(c) = latest.cleared_at { ", cleared " (when(c)) } "." }
                         (dtc_table(latest))
+                        @if latest.cleared_at.is_none() && !latest.codes.is_empty() {
+                            p { a.button href=(format!("{base}/clear-codes")) { "Clear codes" } }
+                        }
                     }
                 }
                 @if history.len() > 1 {

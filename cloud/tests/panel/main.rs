@@ -3,6 +3,10 @@
 //! package's `tests/panel.rs`.
 
 mod accounts;
+mod bulk_pause;
+mod device;
+mod dtc_clear;
+mod geofence_edit;
 mod pages;
 mod security;
 mod support;

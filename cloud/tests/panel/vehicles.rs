@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use crate::support::{Panel, backends};
 
-async fn vehicle(panel: &Panel, user_id: &str) -> UserDevice {
+pub async fn vehicle(panel: &Panel, user_id: &str) -> UserDevice {
     let mmy = Mmy::new("Hyundai", "Sonata", 2013, 2026).expect("mmy");
     let def = definitions::find_or_create(&panel.state.db, &mmy)
         .await
