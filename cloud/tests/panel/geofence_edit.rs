@@ -29,10 +29,13 @@ fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
-async fn stored(panel: &Panel, user_id: &str) -> Vec<Geofence> {
+async fn stored(panel: &Panel, user_id: &str, id: &str) -> Geofence {
     geofences::list(&panel.state.db, user_id)
         .await
         .expect("list")
+        .into_iter()
+        .find(|g| g.id == id)
+        .expect("the geofence")
 }
 
 async fn fence(panel: &Panel, user_id: &str, name: &str, cells: &[String]) -> String {
@@ -93,7 +96,7 @@ async fn a_geofence_is_edited_in_a_prefilled_form_by_its_owner_only() {
             .await;
         assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
         assert_eq!(preview.body.matches("data-cell=").count(), 49);
-        assert_eq!(stored(&panel, &owner.id).await[0].cells.len(), 7);
+        assert_eq!(stored(&panel, &owner.id, &id).await.cells.len(), 7);
 
         // The API's validation: a bad cell, another geofence's name.
         let bad = a
@@ -143,7 +146,7 @@ async fn a_geofence_is_edited_in_a_prefilled_form_by_its_owner_only() {
                 "{token:?}"
             );
         }
-        let unchanged = &stored(&panel, &owner.id).await[0];
+        let unchanged = &stored(&panel, &owner.id, &id).await;
         assert_eq!(
             (unchanged.name.as_str(), unchanged.cells.len()),
             ("Depot", 7)
@@ -162,7 +165,7 @@ async fn a_geofence_is_edited_in_a_prefilled_form_by_its_owner_only() {
             "{}",
             saved.body
         );
-        let now = &stored(&panel, &owner.id).await[0];
+        let now = &stored(&panel, &owner.id, &id).await;
         assert_eq!(now.name, "Depot east");
         assert_eq!(now.kind.as_str(), "PrivacyFence");
         assert_eq!(now.device_ids, vec![car.id.clone()]);
