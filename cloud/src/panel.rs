@@ -30,6 +30,7 @@ mod register;
 mod session;
 mod vehicles;
 mod wallet;
+mod wallet_password;
 
 use axum::Router;
 use axum::middleware;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(register::router())
         .merge(password::router())
         .merge(wallet::router())
+        .merge(wallet_password::router())
         .merge(account::router())
         .merge(keys::router())
         .merge(decode::router())

@@ -137,6 +137,37 @@ pub async fn set_password(db: &Db, id: &str, hash: &str) -> Result<(), AccountEr
     Ok(())
 }
 
+/// Gives an account without a password its first one, and the user name to log in with
+/// when `username` is given. Refused with [`AccountError::Conflict`] when the account has a
+/// password by now (changing one needs the current password) or the user name is taken;
+/// an unknown account is [`AccountError::NotFound`].
+pub async fn set_first_password(
+    db: &Db,
+    id: &str,
+    username: Option<&str>,
+    hash: &str,
+) -> Result<(), AccountError> {
+    let result = sqlx::query(
+        "UPDATE users SET password_hash = $1, username = COALESCE($2, username), updated_at = $3 \
+         WHERE id = $4 AND password_hash IS NULL",
+    )
+    .bind(hash)
+    .bind(username)
+    .bind(now())
+    .bind(id)
+    .execute(&db.pool)
+    .await;
+    match result {
+        Ok(done) if done.rows_affected() == 1 => Ok(()),
+        Ok(_) => match by_id(db, id).await? {
+            Some(_) => Err(AccountError::Conflict),
+            None => Err(AccountError::NotFound),
+        },
+        Err(e) if is_unique_violation(&e) => Err(AccountError::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn set_email_verified(db: &Db, id: &str) -> Result<(), AccountError> {
     sqlx::query("UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2")
         .bind(now())
@@ -221,6 +252,44 @@ mod tests {
         ));
         assert!(matches!(
             link_wallet(&db, "usr_missing", &wallet).await,
+            Err(AccountError::NotFound)
+        ));
+        db.pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_first_password_is_set_once_with_a_free_user_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.expect("connect");
+        let wallet_only = |w: &str| NewUser {
+            name: w.into(),
+            wallet_address: Some(w.into()),
+            ..NewUser::default()
+        };
+        let a = create(&db, wallet_only("0xaa")).await.expect("a");
+        let b = create(&db, wallet_only("0xbb")).await.expect("b");
+        set_first_password(&db, &a.id, Some("fleet.ops"), "hash-1")
+            .await
+            .expect("first password");
+        let found = by_login(&db, "fleet.ops").await.expect("query").expect("a");
+        assert_eq!(
+            (found.id.as_str(), found.password_hash.as_deref()),
+            (a.id.as_str(), Some("hash-1"))
+        );
+        for (id, name) in [(&a.id, None), (&b.id, Some("fleet.ops"))] {
+            assert!(
+                matches!(
+                    set_first_password(&db, id, name, "hash-2").await,
+                    Err(AccountError::Conflict)
+                ),
+                "{id} {name:?}"
+            );
+        }
+        let b = by_id(&db, &b.id).await.expect("query").expect("b");
+        assert_eq!((b.password_hash, b.username), (None, None));
+        assert!(matches!(
+            set_first_password(&db, "usr_missing", None, "hash").await,
             Err(AccountError::NotFound)
         ));
         db.pool.close().await;

@@ -1,5 +1,5 @@
 //! The account page: who is signed in, the linked wallet (and linking one), changing the
-//! password.
+//! password, or setting a first one (`wallet_password.rs`) when the account has none.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -26,6 +26,7 @@ fn done_text(code: &str) -> Option<&'static str> {
     match code {
         "password-changed" => Some("Password changed. Your other sessions have been logged out."),
         "wallet-linked" => Some("Wallet linked: you can now also log in with it."),
+        "password-set" => Some("Password set: you can now also log in with it."),
         _ => None,
     }
 }
@@ -48,6 +49,9 @@ pub async fn account_page(
             dl.facts {
                 dt { "Name" } dd { (account.name) }
                 dt { "Email" } dd { (account.email.as_deref().unwrap_or("–")) }
+                @if let Some(name) = &account.username {
+                    dt { "User name" } dd { (name) }
+                }
                 dt { "Wallet" } dd.mono { (account.wallet_address.as_deref().unwrap_or("none linked")) }
             }
             section.card data-wallet-link hidden {
@@ -55,6 +59,17 @@ pub async fn account_page(
                 p { "Prove you hold a wallet by signing a one-time message; you can then log in with it and see the vehicles it claimed." }
                 button type="button" data-action="wallet-link" { "Link wallet" }
                 p.wallet-status role="status" aria-live="polite" {}
+            }
+            @if account.password_hash.is_none() && account.wallet_address.is_some() {
+                section.card {
+                    h2 { "Set a password" }
+                    p { "Your account has no password: you log in with your wallet. To log in with a password too, sign a one-time message with your wallet, then choose the password"
+                        @if account.email.is_none() && account.username.is_none() { " and a user name" } "." }
+                    form method="post" action="/panel/account/password/challenge" {
+                        (layout::csrf(&user.csrf))
+                        button type="submit" { "Get a message to sign" }
+                    }
+                }
             }
             @if account.password_hash.is_some() {
                 section.card {

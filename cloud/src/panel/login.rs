@@ -55,7 +55,7 @@ pub fn login_page(csrf: &str, email: &str, next: &str, notice: Option<(Notice, &
             form.card method="post" action="/panel/login" {
                 (layout::csrf(csrf))
                 input type="hidden" name="next" value=(next);
-                (layout::field("Email", "email", "email", "username", email))
+                (layout::field("Email or user name", "email", "text", "username", email))
                 (layout::field("Password", "password", "password", "current-password", ""))
                 button type="submit" { "Log in" }
             }
@@ -105,12 +105,16 @@ async fn login(
             &visitor.csrf,
             &form.email,
             &next,
-            Some((Notice::Problem, "Enter your email and password.")),
+            Some((
+                Notice::Problem,
+                "Enter your email or user name and the password.",
+            )),
         );
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     state.limits.check_login(&client.ip, Some(&form.email))?;
-    let user = users::by_email(&state.db, &form.email).await?;
+    // An email, or the user name a wallet account chose with its first password.
+    let user = users::by_login(&state.db, &form.email).await?;
     let ok = state
         .passwords
         .verify(

@@ -217,7 +217,7 @@ async fn changing_the_password_keeps_this_session_and_ends_the_others() {
 }
 
 /// Asks the panel for a challenge and signs it with `key` (as a browser wallet would).
-async fn signed_challenge(
+pub async fn signed_challenge(
     b: &mut crate::support::Browser,
     path: &str,
     csrf: &str,

@@ -11,3 +11,4 @@ mod pages;
 mod security;
 mod support;
 mod vehicles;
+mod wallet_password;
