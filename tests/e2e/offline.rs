@@ -4,64 +4,19 @@
 //! every one of those messages, each applied exactly once.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use pitlane::fleet::{CarFiles, Intervals};
 use pitlane_agent::store::Store;
+use pitlane_testkit::{Mosquitto, MosquittoConfig};
 use sqlx::Row;
 
 use crate::support::{WAIT, options, start};
 
 /// Messages the agent queues while the broker is away.
 const N: usize = 150;
-
-fn mosquitto_binary() -> Option<PathBuf> {
-    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-struct Mosquitto {
-    child: Child,
-}
-
-impl Mosquitto {
-    async fn start(bin: &Path, dir: &Path, port: u16) -> Mosquitto {
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_queued_messages 100000\nmax_inflight_messages 100\n"
-            ),
-        )
-        .expect("mosquitto.conf");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mosquitto");
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(tokio::time::Instant::now() < deadline, "mosquitto listens");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Mosquitto { child }
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn signal(child: &Child, name: &str) {
     let ok = Command::new("kill")
@@ -80,11 +35,6 @@ fn agent(config: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the agent")
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 /// Envelope ids of the telemetry waiting in the agent's outbox.
@@ -136,16 +86,17 @@ async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_survives_broker_outage_and_kill_9_mid_replay() {
-    let Some(bin) = mosquitto_binary() else {
+    let config = MosquittoConfig::new()
+        .max_queued_messages(100_000)
+        .max_inflight_messages(100);
+    let Some(mut broker) = Mosquitto::start(config).await else {
         eprintln!("skipped: mosquitto not installed");
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().to_owned();
-    let port = free_port();
-    let broker = Mosquitto::start(&bin, &data_dir, port).await;
     let mut opts = options(&dir, 1);
-    opts.mqtt_url = Some(format!("mqtt://127.0.0.1:{port}"));
+    opts.mqtt_url = Some(broker.url());
     opts.agents = false;
     opts.intervals = Intervals {
         dtc_secs: 600.0,
@@ -169,7 +120,7 @@ async fn outbox_survives_broker_outage_and_kill_9_mid_replay() {
     .await;
 
     // Out of coverage: the agent keeps reading the car into its outbox.
-    broker.kill();
+    broker.stop();
     until("the cloud notices the broker is gone", async || {
         !mqtt.is_ready()
     })
@@ -194,7 +145,7 @@ async fn outbox_survives_broker_outage_and_kill_9_mid_replay() {
     assert!(offline.len() >= N, "{} queued offline", offline.len());
 
     // Coverage again; the agent is killed while it replays.
-    let broker = Mosquitto::start(&bin, &data_dir, port).await;
+    broker.restart().await;
     assert!(mqtt.wait_ready(WAIT).await, "the cloud reconnects");
     signal(&child, "CONT");
     let total = store.outbox_depth().expect("depth").0;
@@ -226,6 +177,6 @@ async fn outbox_survives_broker_outage_and_kill_9_mid_replay() {
         rows, envelopes,
         "each telemetry envelope applied exactly once"
     );
-    broker.kill();
+    broker.stop();
     stack.running.stop().await;
 }

@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use pitlane_cloud::config::Config;
@@ -14,6 +13,7 @@ use pitlane_cloud::registry::{self, NewDevice};
 use pitlane_shared::envelope::Envelope;
 use pitlane_shared::identity::{Address, DeviceKey};
 use pitlane_shared::topics::{self, UpKind};
+use pitlane_testkit::{Mosquitto, MosquittoConfig};
 use reqwest::Method;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
@@ -29,65 +29,17 @@ pub const WAIT: Duration = Duration::from_secs(60);
 /// Which broker the app and devices use.
 pub enum Broker {
     Embedded,
-    /// Mosquitto at this URL; the child when this test started it.
-    Mosquitto(String, Option<MosquittoChild>),
+    /// Mosquitto at this URL; the broker when this test started it (killed on drop).
+    Mosquitto(String, Option<Mosquitto>),
 }
 
-/// A private Mosquitto, killed on drop.
-pub struct MosquittoChild {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for MosquittoChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-async fn start_mosquitto() -> Option<(String, MosquittoChild)> {
-    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())?;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let conf = dir.path().join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-             max_queued_messages 0\nmax_inflight_messages 0\n"
-        ),
-    )
-    .expect("conf");
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mosquitto");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "mosquitto did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Some((
-        format!("mqtt://127.0.0.1:{port}"),
-        MosquittoChild { child, _dir: dir },
-    ))
+/// A private Mosquitto that never drops QoS 1 messages to a slow subscriber.
+async fn start_mosquitto() -> Option<(String, Mosquitto)> {
+    let config = MosquittoConfig::new()
+        .max_queued_messages(0)
+        .max_inflight_messages(0);
+    let broker = Mosquitto::start(config).await?;
+    Some((broker.url(), broker))
 }
 
 /// The embedded broker, then Mosquitto when there is one.
