@@ -131,7 +131,7 @@ pub async fn run_with_ready(
     ready: impl FnOnce(),
 ) -> Result<(), ServiceError> {
     let mqtt = config.mqtt.as_ref().ok_or(ServiceError::NoMqtt)?;
-    let (host, port) = sync::parse_url(&mqtt.url)?;
+    let endpoint = sync::Endpoint::from_config(mqtt)?;
     let store = Store::open(&config.store.path, config.store.max_outbox_bytes)?;
     let key = Arc::new(key);
     let address = key.address();
@@ -154,8 +154,8 @@ pub async fn run_with_ready(
         })
     };
     let settings = SyncSettings {
-        host,
-        port,
+        endpoint,
+        connect_timeout: Duration::from_secs(mqtt.connect_timeout_secs),
         client_id: address.to_lowercase_hex(),
         status_topic: topics::up(address, UpKind::Status),
         command_topic: topics::command(address),

@@ -9,13 +9,22 @@
 //! the client assigns packet ids in the order of the publish requests, so the FIFO of row ids
 //! lines up with `Outgoing::Publish(pkid)` events. The window of unacknowledged publishes
 //! stays below the client's in-flight limit, so packet ids never collide.
+//!
+//! `mqtts://` brokers are reached over TLS (`tls.rs`); a refused handshake is logged in plain
+//! words ("certificate not trusted …") and retried with the same backoff as any other failure.
+
+mod tls;
+pub use tls::TlsError;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pitlane_shared::topics::Presence;
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, NetworkOptions, Outgoing, Packet, QoS};
+use rumqttc::{
+    AsyncClient, Event, LastWill, MqttOptions, NetworkOptions, Outgoing, Packet, QoS,
+    TlsConfiguration, Transport,
+};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::config::MqttConfig;
@@ -32,8 +41,15 @@ const MAX_PASSWORD_FILE: u64 = 4096;
 /// Sync errors.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("broker URL {0:?} is not mqtt://host[:port]")]
+    #[error("setting `mqtt.url`: {0:?} is not mqtt://host[:port] or mqtts://host[:port]")]
     Url(String),
+    #[error(
+        "setting `mqtt.url`: {0:?}: TLS to an IPv6 address literal is not supported (rumqttc \
+         checks the certificate against a host name); use a host name"
+    )]
+    TlsIpv6(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("[mqtt] login: {0}")]
     Login(String),
     #[error("[mqtt] password_file {path}: {source}")]
@@ -109,10 +125,33 @@ fn read_password_file(path: &std::path::Path) -> Result<String, SyncError> {
 /// for a duplicate).
 pub type StatusSigner = Box<dyn Fn(Presence) -> Vec<u8> + Send + Sync>;
 
-/// What the service needs.
-pub struct SyncSettings {
+/// Where the sync task connects: the broker's host and port, and TLS for `mqtts://`.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
     pub host: String,
     pub port: u16,
+    pub tls: Option<tls::Tls>,
+}
+
+impl Endpoint {
+    /// The broker `[mqtt]` names; for `mqtts://` the TLS files are read and checked now, so a
+    /// bad one stops the start with an error naming its setting.
+    pub fn from_config(mqtt: &MqttConfig) -> Result<Endpoint, SyncError> {
+        let url = parse_url(&mqtt.url)?;
+        let tls = tls::from_config(mqtt, url.tls)?;
+        Ok(Endpoint {
+            host: url.host,
+            port: url.port,
+            tls,
+        })
+    }
+}
+
+/// What the service needs.
+pub struct SyncSettings {
+    pub endpoint: Endpoint,
+    /// Longest wait for one connection attempt (TCP, TLS, CONNACK).
+    pub connect_timeout: Duration,
     pub client_id: String,
     pub status_topic: String,
     pub command_topic: String,
@@ -123,15 +162,33 @@ pub struct SyncSettings {
     pub login: Option<Login>,
 }
 
-/// Splits `mqtt://host:port` (port 1883 when absent).
-pub fn parse_url(url: &str) -> Result<(String, u16), SyncError> {
+/// A broker URL, split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    pub host: String,
+    pub port: u16,
+    /// `mqtts://`.
+    pub tls: bool,
+}
+
+/// Splits `mqtt://host[:port]` (port 1883) or `mqtts://host[:port]` (TLS, port 8883).
+pub fn parse_url(url: &str) -> Result<BrokerUrl, SyncError> {
     let bad = || SyncError::Url(url.to_owned());
     let parsed = url::Url::parse(url).map_err(|_| bad())?;
-    if parsed.scheme() != "mqtt" && parsed.scheme() != "tcp" {
-        return Err(bad());
+    let (tls, default_port) = match parsed.scheme() {
+        "mqtt" | "tcp" => (false, 1883),
+        "mqtts" => (true, 8883),
+        _ => return Err(bad()),
+    };
+    if tls && matches!(parsed.host(), Some(url::Host::Ipv6(_))) {
+        return Err(SyncError::TlsIpv6(url.to_owned()));
     }
     let host = parsed.host_str().ok_or_else(bad)?.to_owned();
-    Ok((host, parsed.port().unwrap_or(1883)))
+    Ok(BrokerUrl {
+        host,
+        port: parsed.port().unwrap_or(default_port),
+        tls,
+    })
 }
 
 /// Runs until `shutdown` turns true.
@@ -178,7 +235,8 @@ async fn connection(
     outbox: &Notify,
     commands: &mpsc::Sender<Vec<u8>>,
 ) -> bool {
-    let mut options = MqttOptions::new(&settings.client_id, &settings.host, settings.port);
+    let endpoint = &settings.endpoint;
+    let mut options = MqttOptions::new(&settings.client_id, &endpoint.host, endpoint.port);
     options
         .set_keep_alive(settings.keep_alive)
         .set_clean_session(false)
@@ -193,8 +251,12 @@ async fn connection(
     if let Some(login) = &settings.login {
         options.set_credentials(&login.username, &login.password);
     }
+    if let Some(tls) = &endpoint.tls {
+        // rumqttc checks the broker's certificate against `endpoint.host`.
+        options.set_transport(Transport::Tls(TlsConfiguration::Rustls(tls.config.clone())));
+    }
     let (client, mut events) = AsyncClient::new(options, WINDOW * 2 + 8);
-    events.set_network_options(network_options());
+    events.set_network_options(network_options(settings.connect_timeout));
     let mut connected = false;
     // Row ids in publish order (None: the status, which is not in the outbox).
     let mut queued: VecDeque<Option<i64>> = VecDeque::new();
@@ -244,7 +306,11 @@ async fn connection(
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::info!("MQTT connection: {e}");
+                // A refused handshake is a setting to fix, not a passing outage: said louder.
+                match (endpoint.tls.as_ref()).and_then(|t| tls::explain(&e, t, &endpoint.host)) {
+                    Some(text) => tracing::warn!("MQTT connection: {text}"),
+                    None => tracing::info!("MQTT connection: {e}"),
+                }
                 return connected;
             }
         }
@@ -254,9 +320,11 @@ async fn connection(
 /// TCP options of the broker connection: Nagle off. MQTT packets are small and each one is
 /// waited for (a command, its PUBACK, a result); with Nagle on, a packet written while the
 /// previous one is still unacknowledged waits for the broker's delayed ACK (40 ms on Linux).
-fn network_options() -> NetworkOptions {
+/// rumqttc's connection timeout covers TCP, TLS and the CONNACK (whole seconds, at least 1).
+fn network_options(connect_timeout: Duration) -> NetworkOptions {
     let mut options = NetworkOptions::new();
     options.set_tcp_nodelay(true);
+    options.set_connection_timeout(connect_timeout.as_secs().max(1));
     options
 }
 
@@ -309,6 +377,10 @@ mod tests {
             username: username.map(str::to_owned),
             password: password.map(Password::new),
             password_file: file,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            connect_timeout_secs: 10,
         }
     }
 
@@ -350,6 +422,32 @@ mod tests {
             mqtt(Some("0xab"), None, Some(dir.path().join("missing"))),
             Err("password_file"),
         );
+    }
+
+    #[test]
+    fn broker_urls() {
+        let check = |url: &str, expected: Option<(&str, u16, bool)>| {
+            let want = expected.map(|(host, port, tls)| BrokerUrl {
+                host: host.to_owned(),
+                port,
+                tls,
+            });
+            assert_eq!(parse_url(url).ok(), want, "{url}");
+        };
+        check("mqtt://127.0.0.1:1883", Some(("127.0.0.1", 1883, false)));
+        check(
+            "mqtt://broker.example",
+            Some(("broker.example", 1883, false)),
+        );
+        check("tcp://[::1]:1884", Some(("[::1]", 1884, false)));
+        check(
+            "mqtts://broker.example",
+            Some(("broker.example", 8883, true)),
+        );
+        check("mqtts://localhost:18883", Some(("localhost", 18883, true)));
+        check("http://broker.example", None);
+        check("mqtts://[::1]:8883", None);
+        check("mqtts://", None);
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("setting `bus` = {bus:?}"))?;
     if let Some(mqtt) = &config.mqtt {
-        crate::sync::parse_url(&mqtt.url).context("setting `mqtt.url`")?;
+        // The URL and the TLS files, before the bus opens (errors name the setting).
+        crate::sync::Endpoint::from_config(mqtt)?;
     }
     let transport = Transport::open(&spec)
         .await

@@ -8,6 +8,11 @@
 //! cloud_command_address = "0x…"       # the cloud's pinned command key
 //! username = "0x…"                    # the broker login: the device address, lowercase
 //! password_file = "/etc/pitlane/mqtt.password"  # or `password = "…"` (not both)
+//! # url = "mqtts://broker.example:8883"          # TLS:
+//! # ca_file = "/etc/pitlane/mqtt-ca.pem"         # the broker's CA (default: system roots)
+//! # client_cert_file = "/etc/pitlane/mqtt.crt"   # mutual TLS: both or neither,
+//! # client_key_file = "/etc/pitlane/mqtt.key"    # the key mode 0600
+//! connect_timeout_secs = 10
 //!
 //! [store]
 //! path = "/var/lib/pitlane/agent.db"
@@ -31,7 +36,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MqttConfig {
-    /// `mqtt://host:port` (TLS is not built into the device client yet).
+    /// `mqtt://host[:port]` (1883), or `mqtts://host[:port]` (8883) for TLS.
     pub url: String,
     /// The address of the cloud's command key: commands signed by any other key are refused.
     pub cloud_command_address: Address,
@@ -50,6 +55,21 @@ pub struct MqttConfig {
     /// A file holding the broker password on its first line (instead of `password`).
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// `mqtts://` only: PEM file of the CA(s) that sign the broker's certificate; absent: the
+    /// system's root certificates.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// `mqtts://` only: the device's client certificate (PEM) for mutual TLS, with
+    /// `client_key_file`.
+    #[serde(default)]
+    pub client_cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM; refused unless only its owner can read it).
+    #[serde(default)]
+    pub client_key_file: Option<PathBuf>,
+    /// How long one connection attempt (TCP, TLS, CONNECT/CONNACK) may take, seconds
+    /// (default 10; at least 1).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
 }
 
 /// A broker password: never shown in `Debug` output (logs, panics).
@@ -79,6 +99,10 @@ fn default_keep_alive() -> u64 {
 }
 fn default_backoff_max() -> u64 {
     30
+}
+/// rumqttc's default of 5 s was too short for a broker busy with a thousand reconnecting cars.
+fn default_connect_timeout() -> u64 {
+    10
 }
 
 /// `[store]`.
