@@ -30,6 +30,13 @@ pub struct Config {
     pub mqtt_client_id: String,
     /// Shared-subscription group: instances in one group split the device traffic.
     pub mqtt_share_group: String,
+    /// PEM file of the CA(s) that sign an `mqtts://` broker's certificate; unset: the
+    /// system's root certificates. Only with an `mqtts://` `mqtt_url`.
+    pub mqtt_ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) the cloud presents to an `mqtts://` broker (mutual TLS).
+    pub mqtt_client_cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM, mode 0600).
+    pub mqtt_client_key_file: Option<PathBuf>,
     /// The cloud's command key file; default `<data_dir>/command.key` (created, mode 0600).
     pub command_key_file: Option<PathBuf>,
     /// How long a command stays executable after it is issued, seconds.
@@ -178,6 +185,9 @@ impl Default for Config {
             mqtt_password: None,
             mqtt_client_id: "pitlane-cloud".into(),
             mqtt_share_group: "pitlane-cloud".into(),
+            mqtt_ca_file: None,
+            mqtt_client_cert_file: None,
+            mqtt_client_key_file: None,
             command_key_file: None,
             command_ttl_secs: 30,
             data_dir: PathBuf::from("./pitlane-data"),
@@ -260,6 +270,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("mqtt_password", Kind::Str),
     ("mqtt_client_id", Kind::Str),
     ("mqtt_share_group", Kind::Str),
+    ("mqtt_ca_file", Kind::Str),
+    ("mqtt_client_cert_file", Kind::Str),
+    ("mqtt_client_key_file", Kind::Str),
     ("command_key_file", Kind::Str),
     ("command_ttl_secs", Kind::Int),
     ("data_dir", Kind::Str),
@@ -468,10 +481,17 @@ impl Config {
             ));
         }
         if let Some(url) = &self.mqtt_url
-            && !(url.starts_with("mqtt://") || url.starts_with("tcp://"))
+            && !(url.starts_with("mqtt://")
+                || url.starts_with("tcp://")
+                || url.starts_with("mqtts://"))
         {
-            return Err(invalid("mqtt_url", "must be mqtt://host[:port]"));
+            return Err(invalid(
+                "mqtt_url",
+                "must be mqtt://host[:port] or mqtts://host[:port]",
+            ));
         }
+        self.validate_mqtt_tls()
+            .map_err(|(key, message)| invalid(key, message))?;
         if self.mqtt_password.is_some() && self.mqtt_username.is_none() {
             return Err(invalid("mqtt_username", "is required with mqtt_password"));
         }
@@ -494,6 +514,43 @@ impl Config {
             .map_err(|(key, message)| invalid(key, &message))?;
         if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("smtp_from", "is not a valid mailbox"));
+        }
+        Ok(())
+    }
+
+    /// TLS settings go with an external `mqtts://` broker only: the embedded broker stays plain
+    /// TCP on loopback (rumqttd 0.20 runs its TLS handshakes in its accept loop without a
+    /// timeout, so one stalled client would block every new connection).
+    fn validate_mqtt_tls(&self) -> Result<(), (&'static str, &'static str)> {
+        let set = [
+            ("mqtt_ca_file", self.mqtt_ca_file.is_some()),
+            (
+                "mqtt_client_cert_file",
+                self.mqtt_client_cert_file.is_some(),
+            ),
+            ("mqtt_client_key_file", self.mqtt_client_key_file.is_some()),
+        ];
+        let Some((key, _)) = set.iter().find(|(_, is_set)| *is_set) else {
+            return Ok(());
+        };
+        match &self.mqtt_url {
+            None => {
+                return Err((
+                    key,
+                    "applies to an external broker (mqtt_url = \"mqtts://host:port\") only; the \
+                     embedded broker listens on loopback without TLS",
+                ));
+            }
+            Some(url) if !url.starts_with("mqtts://") => {
+                return Err((key, "needs an mqtts:// mqtt_url (TLS)"));
+            }
+            Some(_) => {}
+        }
+        if self.mqtt_client_cert_file.is_some() != self.mqtt_client_key_file.is_some() {
+            return Err((
+                "mqtt_client_key_file",
+                "goes with mqtt_client_cert_file: set both (mutual TLS) or neither",
+            ));
         }
         Ok(())
     }
@@ -700,6 +757,18 @@ mod tests {
     }
 
     #[test]
+    fn mqtt_tls_settings_go_with_an_mqtts_url() {
+        let c = load_toml(
+            "mqtt_url = \"mqtts://b:8883\"\nmqtt_ca_file = \"/ca.pem\"\n\
+             mqtt_client_cert_file = \"/c.pem\"\nmqtt_client_key_file = \"/k.pem\"\n",
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(c.mqtt_ca_file, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(c.mqtt_client_key_file, Some(PathBuf::from("/k.pem")));
+    }
+
+    #[test]
     fn errors_name_the_setting() {
         check_error("htp_addr = \"x\"\n", &[], "htp_addr");
         check_error("http_addr = \"nonsense\"\n", &[], "invalid socket address");
@@ -710,6 +779,22 @@ mod tests {
         check_error("token_secret = \"short\"\n", &[], "token_secret");
         check_error("database_url = \"mysql://x\"\n", &[], "database_url");
         check_error("mqtt_url = \"http://x\"\n", &[], "mqtt_url");
+        check_error("mqtt_ca_file = \"/ca.pem\"\n", &[], "embedded broker");
+        check_error(
+            "mqtt_url = \"mqtt://b:1883\"\nmqtt_ca_file = \"/ca.pem\"\n",
+            &[],
+            "needs an mqtts://",
+        );
+        check_error(
+            "mqtt_url = \"mqtts://b:8883\"\nmqtt_client_cert_file = \"/c.pem\"\n",
+            &[],
+            "set both",
+        );
+        check_error(
+            "",
+            &[("PITLANE_MQTT_CLIENT_KEY_FILE", "/k.pem")],
+            "mqtt_client_key_file",
+        );
         check_error("mqtt_password = \"p\"\n", &[], "mqtt_username");
         check_error("command_ttl_secs = 0\n", &[], "command_ttl_secs");
         check_error("mqtt_share_group = \"a/b\"\n", &[], "mqtt_share_group");

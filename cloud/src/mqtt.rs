@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod link;
 pub mod nagle;
 pub mod stats;
+pub mod tls;
 pub mod verify;
 pub mod waiters;
 
@@ -52,8 +53,10 @@ pub enum MqttError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("mqtt_url {0:?} is not mqtt://host[:port]")]
+    #[error("mqtt_url {0:?} is not mqtt://host[:port] or mqtts://host[:port]")]
     Url(String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// The running MQTT layer; cheap to clone.
@@ -77,20 +80,26 @@ struct Inner {
     publish: tokio::sync::Mutex<()>,
 }
 
-fn parse_url(url: &str) -> Result<(String, u16), MqttError> {
-    let rest = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("tcp://"))
-        .ok_or_else(|| MqttError::Url(url.to_owned()))?;
+/// Host, port and whether the broker speaks TLS (`mqtts://`, port 8883 by default).
+fn parse_url(url: &str) -> Result<(String, u16, bool), MqttError> {
+    let (rest, tls) = match url.strip_prefix("mqtts://") {
+        Some(rest) => (rest, true),
+        None => (
+            url.strip_prefix("mqtt://")
+                .or_else(|| url.strip_prefix("tcp://"))
+                .ok_or_else(|| MqttError::Url(url.to_owned()))?,
+            false,
+        ),
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) => (h, p.parse().map_err(|_| MqttError::Url(url.to_owned()))?),
-        None => (rest, 1883),
+        None => (rest, if tls { 8883 } else { 1883 }),
     };
     if host.is_empty() || host.contains('/') || host.contains('@') {
         return Err(MqttError::Url(url.to_owned()));
     }
-    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+    Ok((host.trim_matches(['[', ']']).to_owned(), port, tls))
 }
 
 /// What the cloud subscribes to. The shared subscription lets several cloud instances split
@@ -110,9 +119,14 @@ impl MqttLayer {
     /// one, and starts the link, the ingest pipeline and the sweepers.
     pub async fn start(config: &Config, db: Db) -> Result<Self, MqttError> {
         let key = crate::commands::key::load_or_create(&config.command_key_path())?;
-        let (broker, host, port, client_id, login) = match &config.mqtt_url {
+        let (broker, host, port, client_id, login, tls) = match &config.mqtt_url {
             Some(url) => {
-                let (host, port) = parse_url(url)?;
+                let (host, port, tls) = parse_url(url)?;
+                let tls = if tls {
+                    Some(tls::client_config(config)?)
+                } else {
+                    None
+                };
                 let login = config.mqtt_username.clone().map(|u| {
                     let p = config
                         .mqtt_password
@@ -121,7 +135,7 @@ impl MqttLayer {
                         .unwrap_or_default();
                     (u, p)
                 });
-                (None, host, port, config.mqtt_client_id.clone(), login)
+                (None, host, port, config.mqtt_client_id.clone(), login, tls)
             }
             None => {
                 let internal = InternalLogin::generate();
@@ -134,7 +148,8 @@ impl MqttLayer {
                 let host = broker.addr.ip().to_string();
                 let port = broker.addr.port();
                 let login = Some((internal.username, internal.password));
-                (Some(broker), host, port, internal.client_id, login)
+                // Plain TCP on loopback by decision (config.rs refuses TLS settings here).
+                (Some(broker), host, port, internal.client_id, login, None)
             }
         };
         let settings = LinkSettings {
@@ -142,6 +157,7 @@ impl MqttLayer {
             port,
             client_id,
             login,
+            tls,
             filter: subscription(broker.is_some(), &config.mqtt_share_group),
             // Room for an ack of every message the pipeline can hold, plus commands.
             request_capacity: INCOMING_QUEUE + 4 * ingest::MAX_BATCH + 1_024,
@@ -274,10 +290,10 @@ async fn sweep(db: Db, mut shutdown: watch::Receiver<bool>) {
 mod tests {
     use super::*;
 
-    fn check(url: &str, expected: Option<(&str, u16)>) {
+    fn check(url: &str, expected: Option<(&str, u16, bool)>) {
         assert_eq!(
             parse_url(url).ok(),
-            expected.map(|(h, p)| (h.to_owned(), p)),
+            expected.map(|(h, p, tls)| (h.to_owned(), p, tls)),
             "{url}"
         );
     }
@@ -290,9 +306,12 @@ mod tests {
 
     #[test]
     fn broker_urls() {
-        check("mqtt://127.0.0.1:18831", Some(("127.0.0.1", 18831)));
-        check("mqtt://broker.example", Some(("broker.example", 1883)));
-        check("tcp://[::1]:1884", Some(("::1", 1884)));
+        check("mqtt://127.0.0.1:18831", Some(("127.0.0.1", 18831, false)));
+        check("mqtt://broker.example", Some(("broker.example", 1883, false)));
+        check("tcp://[::1]:1884", Some(("::1", 1884, false)));
+        check("mqtts://broker.example", Some(("broker.example", 8883, true)));
+        check("mqtts://localhost:18883/", Some(("localhost", 18883, true)));
+        check("ssl://broker.example:8883", None);
         check("mqtt://host:port", None);
         check("http://host:1883", None);
         check("mqtt://user@host:1883", None);

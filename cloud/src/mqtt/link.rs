@@ -2,10 +2,16 @@
 //! one: persistent session (`clean_session = false`), QoS 1, the shared subscription, and
 //! manual acknowledgements — a device message is acknowledged only after it was stored (or
 //! dropped for good), so a crash between receipt and storage means redelivery, not loss.
+//! Over TLS for an `mqtts://` external broker (see `tls.rs`).
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, MqttOptions, NetworkOptions, Packet, Publish, QoS};
+use std::sync::Arc;
+
+use rumqttc::{
+    AsyncClient, Event, MqttOptions, NetworkOptions, Packet, Publish, QoS, TlsConfiguration,
+    Transport,
+};
 use tokio::sync::{mpsc, watch};
 
 use super::verify::MAX_PAYLOAD;
@@ -17,6 +23,8 @@ pub struct LinkSettings {
     pub port: u16,
     pub client_id: String,
     pub login: Option<(String, String)>,
+    /// TLS (an `mqtts://` external broker), checked against `host`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// The subscription filter (the shared subscription).
     pub filter: String,
     /// Room in the client's request channel: acknowledgements must never wait for it.
@@ -29,6 +37,7 @@ impl std::fmt::Debug for LinkSettings {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("client_id", &self.client_id)
+            .field("tls", &self.tls.is_some())
             .field("filter", &self.filter)
             .finish_non_exhaustive()
     }
@@ -45,6 +54,9 @@ pub fn client(settings: &LinkSettings) -> (AsyncClient, rumqttc::EventLoop) {
         .set_max_packet_size(MAX_PAYLOAD + 1024, 1 << 20);
     if let Some((user, password)) = &settings.login {
         options.set_credentials(user, password);
+    }
+    if let Some(tls) = &settings.tls {
+        options.set_transport(Transport::Tls(TlsConfiguration::Rustls(tls.clone())));
     }
     let (client, mut events) = AsyncClient::new(options, settings.request_capacity);
     // Nagle off: a command written while the previous packet (often a PUBACK) is still
@@ -91,7 +103,14 @@ pub async fn run(
             Ok(_) => {}
             Err(e) => {
                 ready.send_replace(false);
-                tracing::warn!(error = %e, "MQTT link down; reconnecting in {backoff:?}");
+                match super::tls::explain(&e, &settings.host) {
+                    Some(tls) => {
+                        tracing::warn!(error = %tls, "MQTT link down; reconnecting in {backoff:?}");
+                    }
+                    None => {
+                        tracing::warn!(error = %e, "MQTT link down; reconnecting in {backoff:?}")
+                    }
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.wait_for(|s| *s) => break,

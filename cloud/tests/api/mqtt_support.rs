@@ -30,16 +30,16 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub enum Broker {
     Embedded,
     /// Mosquitto at this URL; the broker when this test started it (killed on drop).
-    Mosquitto(String, Option<Mosquitto>),
+    Mosquitto(String, Option<Box<Mosquitto>>),
 }
 
 /// A private Mosquitto that never drops QoS 1 messages to a slow subscriber.
-async fn start_mosquitto() -> Option<(String, Mosquitto)> {
+async fn start_mosquitto() -> Option<(String, Box<Mosquitto>)> {
     let config = MosquittoConfig::new()
         .max_queued_messages(0)
         .max_inflight_messages(0);
     let broker = Mosquitto::start(config).await?;
-    Some((broker.url(), broker))
+    Some((broker.url(), Box::new(broker)))
 }
 
 /// The embedded broker, then Mosquitto when there is one.
