@@ -1,6 +1,7 @@
 //! The web panel in headless Chromium (WebDriver): registration and email verification,
-//! keyboard use, API key creation, a bulk VIN decode to the CSV, linking and logging in with
-//! a browser wallet, the phone layout, and (on the whole system of `pitlane up`) unlocking
+//! keyboard use, API key creation, a bulk VIN decode to the CSV, a geofence created and edited
+//! (a cell toggled on the drawing), linking and logging in with a browser wallet, the phone
+//! layout, and (on the whole system of `pitlane up`) unlocking
 //! the demo car with the command's status turning to executed. Each failing step leaves a
 //! screenshot in `target/panel-screenshots/`. Without chromedriver and Chromium the tests
 //! say so and pass.
@@ -141,6 +142,24 @@ async fn journey(b: &mut Browser, cloud: &Cloud) -> Result<()> {
             "{line}"
         );
     }
+
+    b.step("geofence-edit");
+    b.open("/panel/geofences").await?;
+    b.fill("#f-name", "Depot").await?;
+    b.fill("#f-lat", "52.52").await?;
+    b.fill("#f-lng", "13.405").await?;
+    b.fill("#f-rings", "1").await?;
+    b.click("button[value=create]").await?;
+    b.wait_text("main", "7 cells").await?;
+    b.click("a[aria-label='Edit geofence Depot']").await?;
+    b.wait_text("h1", "Edit geofence").await?;
+    // A click on a drawn cell leaves it out of the form's list (the page's script).
+    b.click("polygon[data-cell]").await?;
+    b.fill("#f-name", "Depot east").await?;
+    b.click("button[value=save]").await?;
+    b.wait_text("main", "Geofence saved.").await?;
+    b.wait_text("main", "Depot east").await?;
+    b.wait_text("main", "6 cells").await?;
 
     b.step("link-wallet");
     let wallet = DeviceKey::generate();
