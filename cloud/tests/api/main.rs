@@ -20,6 +20,7 @@ mod mint_pair;
 mod mqtt_ingest;
 mod mqtt_router;
 mod mqtt_support;
+mod mqtt_tls;
 mod openapi;
 mod registry;
 mod smartcar;

@@ -217,7 +217,11 @@ impl TestDevice {
 
     /// Connects with `password`; None when the broker refuses.
     pub async fn connect_with(&self, app: &TestApp, password: &str) -> Option<DeviceConn> {
-        let addr = broker_addr(app);
+        self.connect_at(broker_addr(app), password).await
+    }
+
+    /// Connects to the broker at `addr` (plain MQTT) with `password`; None when it refuses.
+    pub async fn connect_at(&self, addr: SocketAddr, password: &str) -> Option<DeviceConn> {
         let mut options = MqttOptions::new(self.lower(), addr.ip().to_string(), addr.port());
         options
             .set_clean_session(false)
