@@ -21,7 +21,7 @@ use super::layout::{self, Notice, Section};
 use super::map;
 use super::session::PanelUser;
 use crate::app::AppState;
-use crate::devices::geofences::{self, Geofence, GeofenceInput, Kind, MAX_CELLS};
+use crate::devices::geofences::{self, Geofence, GeofenceInput, MAX_CELLS};
 use crate::devices::{DevicesError, is_id, vehicles};
 
 pub fn router() -> Router<AppState> {
@@ -190,26 +190,7 @@ async fn page(
             @if let Some((kind, text)) = notice { (layout::notice(kind, text)) }
             form.card method="post" action=(action) data-geofence-form {
                 (layout::csrf(&user.csrf))
-                (layout::field("Name", "name", "text", "off", &draft.name))
-                div.field {
-                    label for="f-type" { "Type" }
-                    select #f-type name="type" {
-                        @for k in Kind::ALL {
-                            option value=(k.as_str()) selected[draft.kind == k.as_str()] { (k.as_str()) }
-                        }
-                    }
-                }
-                @if !cars.is_empty() {
-                    fieldset {
-                        legend { "Vehicles" }
-                        @for c in &cars {
-                            label.check {
-                                input type="checkbox" name="device" value=(c.id) checked[draft.devices.contains(&c.id)];
-                                (c.definition.name())
-                            }
-                        }
-                    }
-                }
+                (super::geofences::identity_fields(&draft.name, &draft.kind, &cars, &draft.devices))
                 div.field {
                     label for="f-cells" { "H3 cells" }
                     textarea #f-cells name="cells" rows="6" spellcheck="false" { (draft.cells) }

@@ -19,8 +19,9 @@ use super::layout::{self, Notice, Section};
 use super::map;
 use super::session::PanelUser;
 use crate::app::AppState;
+use crate::devices::DevicesError;
 use crate::devices::geofences::{self, GeofenceInput, Kind};
-use crate::devices::{DevicesError, vehicles};
+use crate::devices::vehicles::{self, UserDevice};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -150,26 +151,7 @@ async fn page(
                 h2 { "New geofence" }
                 form method="post" action="/panel/geofences" data-geofence-form {
                     (layout::csrf(&user.csrf))
-                    (layout::field("Name", "name", "text", "off", &draft.name))
-                    div.field {
-                        label for="f-type" { "Type" }
-                        select #f-type name="type" {
-                            @for k in Kind::ALL {
-                                option value=(k.as_str()) selected[draft.kind == k.as_str()] { (k.as_str()) }
-                            }
-                        }
-                    }
-                    @if !cars.is_empty() {
-                        fieldset {
-                            legend { "Vehicles" }
-                            @for c in &cars {
-                                label.check {
-                                    input type="checkbox" name="device" value=(c.id) checked[draft.devices.contains(&c.id)];
-                                    (c.definition.name())
-                                }
-                            }
-                        }
-                    }
+                    (identity_fields(&draft.name, &draft.kind, &cars, &draft.devices))
                     fieldset.grid {
                         legend { "Area: a centre and rings of H3 cells around it" }
                         (layout::field("Latitude", "lat", "text", "off", &draft.lat))
@@ -284,4 +266,35 @@ async fn delete(
     }
     geofences::delete(&state.db, user.id(), &geofence_id).await?;
     Ok(Redirect::to("/panel/geofences?done=deleted").into_response())
+}
+
+/// A geofence form's name, type and vehicle fields, shared by the new and the edit form.
+pub(super) fn identity_fields(
+    name: &str,
+    kind: &str,
+    cars: &[UserDevice],
+    checked: &[String],
+) -> Markup {
+    html! {
+        (layout::field("Name", "name", "text", "off", name))
+        div.field {
+            label for="f-type" { "Type" }
+            select #f-type name="type" {
+                @for k in Kind::ALL {
+                    option value=(k.as_str()) selected[kind == k.as_str()] { (k.as_str()) }
+                }
+            }
+        }
+        @if !cars.is_empty() {
+            fieldset {
+                legend { "Vehicles" }
+                @for c in cars {
+                    label.check {
+                        input type="checkbox" name="device" value=(c.id) checked[checked.contains(&c.id)];
+                        (c.definition.name())
+                    }
+                }
+            }
+        }
+    }
 }
