@@ -307,9 +307,15 @@ mod tests {
     #[test]
     fn broker_urls() {
         check("mqtt://127.0.0.1:18831", Some(("127.0.0.1", 18831, false)));
-        check("mqtt://broker.example", Some(("broker.example", 1883, false)));
+        check(
+            "mqtt://broker.example",
+            Some(("broker.example", 1883, false)),
+        );
         check("tcp://[::1]:1884", Some(("::1", 1884, false)));
-        check("mqtts://broker.example", Some(("broker.example", 8883, true)));
+        check(
+            "mqtts://broker.example",
+            Some(("broker.example", 8883, true)),
+        );
         check("mqtts://localhost:18883/", Some(("localhost", 18883, true)));
         check("ssl://broker.example:8883", None);
         check("mqtt://host:port", None);
