@@ -11,5 +11,7 @@ pub mod eip712;
 pub mod envelope;
 pub mod identity;
 pub mod obd;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod topics;
 pub mod wire;
