@@ -144,7 +144,13 @@ impl EmbeddedBroker {
         let internal = Arc::new(internal);
         let mut connections = ConnectionSettings {
             connection_timeout_ms: 10_000,
-            max_payload_size: 256 * 1024,
+            // Whole packets, checked on receipt: a device publishing more is disconnected.
+            // Never more than the cloud's link accepts (MAX_PAYLOAD + 1 KiB), or one such
+            // message would break the link again at every redelivery.
+            max_payload_size: super::verify::MAX_PAYLOAD,
+            // Despite the name, how many packets rumqttd reads from a socket at once. What it
+            // sends a subscriber unacknowledged is capped at 100 inside rumqttd 0.20
+            // (`MAX_INFLIGHT`, router/iobufs.rs), whatever is set here: see `ingest::CHUNK`.
             max_inflight_count: 1_000,
             auth: None,
             external_auth: None,

@@ -3,7 +3,7 @@
 //! messages are being verified, and only then acknowledged to the broker.
 //!
 //! ```text
-//! link ─▶ queue ─▶ chunks of ≤ CHUNK ─▶ verify: ≤ 2 × cores jobs on blocking threads
+//! link ─▶ queue ─▶ chunks of ≤ CHUNK ─▶ verify: ≤ 4 × cores jobs on blocking threads
 //!      ─▶ (arrival order) ─▶ store: ≤ MAX_BATCH per transaction ─▶ PUBACK
 //! ```
 //!
@@ -15,7 +15,7 @@
 //! before the PUBACK means redelivery, and envelope ids make that harmless.
 //!
 //! **Memory.** Every stage is bounded: the link's queue, [`CHUNK`] messages per
-//! verification job with at most two jobs per core, a few verified chunks waiting for the
+//! verification job with at most four jobs per core, a few verified chunks waiting for the
 //! store and one batch being stored. When storage or verification falls behind, the stages
 //! before them wait, the link stops reading, and the broker holds the rest (under its own
 //! limits) rather than this process growing.
@@ -37,10 +37,16 @@ use crate::telemetry::store::IngestStore;
 
 /// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 1_024;
-/// Most messages in one verification job: enough that handing a job to a thread costs
-/// nothing next to ≈100 µs of signature recovery per message, few enough that every core
-/// gets work when messages arrive in bursts.
-pub const CHUNK: usize = 128;
+/// Most messages in one verification job. Small, because the window is small: rumqttd 0.20
+/// hands a subscriber at most 100 unacknowledged messages (`MAX_INFLIGHT` in its
+/// `router/iobufs.rs`, not configurable), Mosquitto 20 by default (`max_inflight_messages`),
+/// and nothing is acknowledged before it is stored. Chunks of 16 spread those over every core
+/// and let the first ones be stored while later ones are still being verified; a job still
+/// costs little next to ≈70 µs of signature recovery per message.
+pub const CHUNK: usize = 16;
+/// Verification jobs running or finished but not yet passed on, per core: enough to hold a
+/// whole window of 100 messages in chunks of [`CHUNK`].
+const JOBS_PER_CORE: usize = 4;
 
 /// Where acknowledgements go: the MQTT client in service, a counter in benches.
 pub trait Acker: Send + Sync + 'static {
@@ -140,7 +146,7 @@ pub async fn run<A: Acker>(
     waiters: Arc<Waiters>,
     stats: Arc<IngestStats>,
 ) {
-    let max_jobs = 2 * verifier_threads();
+    let max_jobs = JOBS_PER_CORE * verifier_threads();
     let (verified_tx, verified_rx) = mpsc::channel::<Chunk>(max_jobs);
     let storer = tokio::spawn(store_loop(db, store, acker, verified_rx, waiters, stats));
     let mut jobs: VecDeque<Job> = VecDeque::with_capacity(max_jobs);

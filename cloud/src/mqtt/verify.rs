@@ -6,7 +6,9 @@ use pitlane_shared::command::CommandResult;
 use pitlane_shared::envelope::{Envelope, EnvelopeError, Expected, SignedEnvelope};
 use pitlane_shared::identity::Address;
 use pitlane_shared::topics::{DtcReport, StatusReport, TelemetryReport, Topic, UpKind, VinReport};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Largest payload looked at; bigger ones are malformed (the broker caps them too).
 pub const MAX_PAYLOAD: usize = 64 * 1024;
@@ -93,9 +95,11 @@ pub fn verify(topic: &str, payload: &[u8]) -> Result<Verified, Rejected> {
     if payload.len() > MAX_PAYLOAD {
         return Err(Rejected::TooLarge(payload.len()));
     }
-    let signed = SignedEnvelope::<Value>::from_slice(payload)
+    // `data` stays raw text until the signature and the attributes have been checked, then
+    // becomes its kind's type directly (no `Value` tree in between).
+    let signed = SignedEnvelope::<Box<RawValue>>::from_slice(payload)
         .map_err(|e| Rejected::Malformed(e.to_string()))?;
-    let envelope: Envelope<Value> =
+    let envelope: Envelope<Box<RawValue>> =
         signed
             .verify(&Expected::from_device(device))
             .map_err(|e| match e {
@@ -123,19 +127,20 @@ pub fn verify(topic: &str, payload: &[u8]) -> Result<Verified, Rejected> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .ok_or_else(|| Rejected::Malformed(format!("envelope time {:?}", envelope.time)))?;
-    let data = |e: serde_json::Error| Rejected::Malformed(format!("{kind} data: {e}"));
+    let raw = envelope.data.get();
     let body = match kind {
-        UpKind::Status => Body::Status(serde_json::from_value(envelope.data).map_err(data)?),
-        UpKind::Vin => Body::Vin(serde_json::from_value(envelope.data).map_err(data)?),
-        UpKind::Dtc => Body::Dtc(serde_json::from_value(envelope.data).map_err(data)?),
-        UpKind::Telemetry => Body::Telemetry(serde_json::from_value(envelope.data).map_err(data)?),
+        UpKind::Status => Body::Status(data(kind, raw)?),
+        UpKind::Vin => Body::Vin(data(kind, raw)?),
+        UpKind::Dtc => Body::Dtc(data(kind, raw)?),
+        UpKind::Telemetry => Body::Telemetry(data(kind, raw)?),
         UpKind::Event => {
-            if !envelope.data.is_object() {
+            let event: Value = data(kind, raw)?;
+            if !event.is_object() {
                 return Err(Rejected::Malformed("event data must be an object".into()));
             }
-            Body::Event(envelope.data)
+            Body::Event(event)
         }
-        UpKind::Result => Body::Result(serde_json::from_value(envelope.data).map_err(data)?),
+        UpKind::Result => Body::Result(data(kind, raw)?),
     };
     Ok(Verified {
         device,
@@ -143,6 +148,11 @@ pub fn verify(topic: &str, payload: &[u8]) -> Result<Verified, Rejected> {
         time_ms,
         body,
     })
+}
+
+/// The `data` of a verified envelope as its kind's type.
+fn data<T: DeserializeOwned>(kind: UpKind, raw: &str) -> Result<T, Rejected> {
+    serde_json::from_str(raw).map_err(|e| Rejected::Malformed(format!("{kind} data: {e}")))
 }
 
 #[cfg(test)]
