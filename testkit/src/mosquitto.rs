@@ -1,7 +1,8 @@
 //! A private Mosquitto for one test: found on the machine, configured from a
 //! [`MosquittoConfig`], listening on free 127.0.0.1 ports, waited for with a deadline (a
 //! broker that does not come up panics with its log), killed on drop, and restartable on the
-//! same ports (for out-of-coverage tests).
+//! same ports (for out-of-coverage tests). Anonymous unless given logins, which go into a
+//! password file written by `mosquitto_passwd -b`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -48,14 +49,17 @@ pub struct TlsListener {
     pub require_certificate: bool,
 }
 
-/// What the broker runs with: anonymous clients, no persistence, one plain listener unless
-/// [`MosquittoConfig::without_plain`], a TLS listener with [`MosquittoConfig::tls`].
+/// What the broker runs with: anonymous clients (or only [`MosquittoConfig::logins`]), no
+/// persistence, one plain listener unless [`MosquittoConfig::without_plain`] (on a free port
+/// or [`MosquittoConfig::plain_port`]), a TLS listener with [`MosquittoConfig::tls`].
 #[derive(Debug, Clone)]
 pub struct MosquittoConfig {
     plain: bool,
+    plain_port: Option<u16>,
     tls: Option<TlsListener>,
     max_queued_messages: Option<u64>,
     max_inflight_messages: Option<u64>,
+    logins: Vec<(String, String)>,
 }
 
 impl Default for MosquittoConfig {
@@ -69,10 +73,29 @@ impl MosquittoConfig {
     pub fn new() -> Self {
         MosquittoConfig {
             plain: true,
+            plain_port: None,
             tls: None,
             max_queued_messages: None,
             max_inflight_messages: None,
+            logins: Vec::new(),
         }
+    }
+
+    /// The plain listener on `port` rather than a free one (a port a client was already told
+    /// about, to start the broker after it); no retry when the port turns out taken.
+    pub fn plain_port(mut self, port: u16) -> Self {
+        self.plain = true;
+        self.plain_port = Some(port);
+        self
+    }
+
+    /// Only these (user name, password) logins may connect; none: anonymous clients.
+    pub fn logins(mut self, logins: &[(&str, &str)]) -> Self {
+        self.logins = logins
+            .iter()
+            .map(|(user, password)| ((*user).to_owned(), (*password).to_owned()))
+            .collect();
+        self
     }
 
     /// `max_queued_messages` (0: unlimited; Mosquitto's default of 1000 silently drops QoS 1
@@ -100,13 +123,21 @@ impl MosquittoConfig {
         self
     }
 
-    fn render(&self, plain: Option<u16>, tls: Option<u16>) -> String {
+    /// The config file; `password_file` holds the logins, if any.
+    fn render(&self, plain: Option<u16>, tls: Option<u16>, password_file: &Path) -> String {
         // `user root` keeps a root-started broker from switching to the `mosquitto` user, who
         // could not read this test's 0600 key files (a non-root broker ignores it).
         let mut text = String::from(
-            "per_listener_settings false\nallow_anonymous true\npersistence false\n\
-             log_dest stderr\nuser root\n",
+            "per_listener_settings false\npersistence false\nlog_dest stderr\nuser root\n",
         );
+        if self.logins.is_empty() {
+            text.push_str("allow_anonymous true\n");
+        } else {
+            text.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\n",
+                password_file.display()
+            ));
+        }
         if let Some(n) = self.max_queued_messages {
             text.push_str(&format!("max_queued_messages {n}\n"));
         }
@@ -147,6 +178,13 @@ impl Mosquitto {
     pub async fn start(config: MosquittoConfig) -> Option<Mosquitto> {
         let bin = mosquitto_binary()?;
         let dir = tempfile::tempdir().expect("a temporary directory for mosquitto");
+        if !config.logins.is_empty() {
+            let Some(passwd) = mosquitto_passwd(&bin) else {
+                eprintln!("mosquitto_passwd not installed: no broker with logins");
+                return None;
+            };
+            write_password_file(&passwd, &dir.path().join(PASSWORD_FILE), &config.logins);
+        }
         let mut broker = Mosquitto {
             bin,
             config,
@@ -157,12 +195,17 @@ impl Mosquitto {
         };
         let mut attempt = 1;
         loop {
-            broker.plain_port = broker.config.plain.then(free_port);
+            let fixed = broker.config.plain_port;
+            broker.plain_port = broker.config.plain.then(|| fixed.unwrap_or_else(free_port));
             broker.tls_port = broker.config.tls.is_some().then(free_port);
             match broker.launch().await {
                 Ok(()) => return Some(broker),
                 // Another process took the port between `free_port` and Mosquitto's bind.
-                Err(log) if attempt < PORT_ATTEMPTS && log.contains("Address already in use") => {
+                Err(log)
+                    if attempt < PORT_ATTEMPTS
+                        && fixed.is_none()
+                        && log.contains("Address already in use") =>
+                {
                     attempt += 1;
                 }
                 Err(log) => panic!("mosquitto did not start:\n{log}"),
@@ -219,7 +262,10 @@ impl Mosquitto {
     /// accepts; on failure, returns the log of this run.
     async fn launch(&mut self) -> Result<(), String> {
         let conf = self.dir.path().join("mosquitto.conf");
-        let text = self.config.render(self.plain_port, self.tls_port);
+        let password_file = self.dir.path().join(PASSWORD_FILE);
+        let text = self
+            .config
+            .render(self.plain_port, self.tls_port, &password_file);
         std::fs::write(&conf, &text).expect("write mosquitto.conf");
         let log_start = self.log().len();
         let log = std::fs::OpenOptions::new()
@@ -271,6 +317,48 @@ impl Mosquitto {
     }
 }
 
+/// The password file's name in the broker's directory.
+const PASSWORD_FILE: &str = "passwords";
+
+/// `mosquitto_passwd` beside the broker's binary, else on `PATH`.
+fn mosquitto_passwd(bin: &Path) -> Option<PathBuf> {
+    let beside = bin.with_file_name("mosquitto_passwd");
+    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("mosquitto_passwd"))
+                .collect()
+        })
+        .unwrap_or_default();
+    std::iter::once(beside)
+        .chain(["/usr/bin/mosquitto_passwd".into()])
+        .chain(on_path)
+        .find(|p| p.is_file())
+}
+
+/// Writes `logins` into `file` in Mosquitto's hashed format (`mosquitto_passwd -b`, the first
+/// with `-c` to create the file).
+fn write_password_file(passwd: &Path, file: &Path, logins: &[(String, String)]) {
+    for (i, (user, password)) in logins.iter().enumerate() {
+        let mut cmd = Command::new(passwd);
+        cmd.arg("-b");
+        if i == 0 {
+            cmd.arg("-c");
+        }
+        let output = cmd
+            .arg(file)
+            .arg(user)
+            .arg(password)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", passwd.display()));
+        assert!(
+            output.status.success(),
+            "mosquitto_passwd for {user:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 async fn accepts_all(ports: &[u16]) -> bool {
     for &port in ports {
         let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
@@ -306,7 +394,7 @@ mod tests {
             .max_queued_messages(0)
             .max_inflight_messages(100)
             .tls(tls)
-            .render(Some(1001), Some(1002));
+            .render(Some(1001), Some(1002), Path::new("/run/passwords"));
         for line in [
             "allow_anonymous true",
             "max_queued_messages 0",
@@ -320,9 +408,58 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
         }
-        let plain = MosquittoConfig::new().render(Some(1001), None);
+        let plain = MosquittoConfig::new().render(Some(1001), None, Path::new("/p"));
         assert!(!plain.contains("max_queued_messages"), "{plain}");
         assert!(!plain.contains("cafile"), "{plain}");
+        assert!(!plain.contains("password_file"), "{plain}");
+        let logins = MosquittoConfig::new().logins(&[("u", "p")]).render(
+            Some(1001),
+            None,
+            Path::new("/run/passwords"),
+        );
+        for line in ["allow_anonymous false", "password_file /run/passwords"] {
+            assert!(logins.lines().any(|l| l == line), "{line:?} in\n{logins}");
+        }
+        assert!(!logins.contains("allow_anonymous true"), "{logins}");
+    }
+
+    /// Only the configured logins get in: a wrong password and an anonymous client are
+    /// refused (checked with `mosquitto_pub`).
+    #[tokio::test]
+    async fn logins_are_required() {
+        let config = MosquittoConfig::new().logins(&[("alice", "s3cret"), ("bob", "hunter2")]);
+        let Some(broker) = Mosquitto::start(config).await else {
+            eprintln!("skipped: mosquitto or mosquitto_passwd not installed");
+            return;
+        };
+        let publish = |login: Option<(&str, &str)>| {
+            let mut cmd = Command::new("mosquitto_pub");
+            cmd.args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
+                .args(["-t", "t", "-m", "m"]);
+            if let Some((user, password)) = login {
+                cmd.args(["-u", user, "-P", password]);
+            }
+            cmd.stderr(Stdio::null()).status().map(|s| s.success())
+        };
+        let Ok(accepted) = publish(Some(("alice", "s3cret"))) else {
+            eprintln!("skipped: mosquitto_pub not installed");
+            return;
+        };
+        assert!(accepted, "{}", broker.log());
+        assert_eq!(publish(Some(("bob", "hunter2"))).ok(), Some(true));
+        assert_eq!(publish(Some(("alice", "wrong"))).ok(), Some(false));
+        assert_eq!(publish(None).ok(), Some(false));
+    }
+
+    #[tokio::test]
+    async fn plain_listener_on_a_chosen_port() {
+        let port = free_port();
+        let Some(broker) = Mosquitto::start(MosquittoConfig::new().plain_port(port)).await else {
+            eprintln!("skipped: mosquitto not installed");
+            return;
+        };
+        assert_eq!(broker.port(), port);
+        assert!(accepts_all(&[port]).await);
     }
 
     #[tokio::test]

@@ -1,16 +1,19 @@
-//! Shared parts of the sync tests: a private Mosquitto on a free port, an MQTT subscriber, a
-//! test "cloud" that signs commands.
+//! Shared parts of the sync tests: a private Mosquitto on a chosen port (pitlane-testkit's
+//! launcher), an MQTT subscriber, a test "cloud" that signs commands.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use pitlane_shared::command::COMMAND_EVENT_TYPE;
 use pitlane_shared::envelope::Envelope;
 use pitlane_shared::identity::{Address, DeviceKey};
 use pitlane_shared::topics;
+use pitlane_testkit::{Mosquitto, MosquittoConfig};
+// Each test file uses a part of this module.
+#[allow(unused_imports)]
+pub use pitlane_testkit::{free_port, mosquitto_binary};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -18,28 +21,11 @@ use tokio::sync::mpsc;
 /// Generous: the machine is small and shared.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-pub fn mosquitto_binary() -> Option<PathBuf> {
-    [
-        "/usr/sbin/mosquitto",
-        "/usr/bin/mosquitto",
-        "/usr/local/sbin/mosquitto",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
-
-/// A free port on 127.0.0.1 (bound, read, released).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A Mosquitto broker this test owns; killed on drop.
+/// A Mosquitto broker this test owns (pitlane-testkit's), with its plain listener on a port
+/// the test chose: no persistence, unlimited queues; killed on drop.
 pub struct Broker {
-    child: Child,
+    _inner: Mosquitto,
     pub port: u16,
-    _dir: tempfile::TempDir,
 }
 
 impl Broker {
@@ -51,75 +37,23 @@ impl Broker {
     /// Starts Mosquitto on `port`; with `logins`, only those user names and passwords may
     /// connect (a password file made by `mosquitto_passwd`).
     pub async fn start_with_logins(port: u16, logins: &[(&str, &str)]) -> Option<Broker> {
-        let Some(bin) = mosquitto_binary() else {
+        let config = MosquittoConfig::new()
+            .plain_port(port)
+            .max_queued_messages(100_000)
+            .max_inflight_messages(0)
+            .logins(logins);
+        let Some(inner) = Mosquitto::start(config).await else {
             eprintln!("skipped: mosquitto not installed");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("mosquitto.conf");
-        let mut text = format!(
-            "listener {port} 127.0.0.1\npersistence false\n\
-             max_queued_messages 100000\nmax_inflight_messages 0\n"
-        );
-        if logins.is_empty() {
-            text.push_str("allow_anonymous true\n");
-        } else {
-            let passwd = bin.with_file_name("mosquitto_passwd");
-            let passwd = if passwd.exists() {
-                passwd
-            } else {
-                PathBuf::from("/usr/bin/mosquitto_passwd")
-            };
-            let file = dir.path().join("passwords");
-            for (i, (user, password)) in logins.iter().enumerate() {
-                let mut cmd = Command::new(&passwd);
-                cmd.arg("-b");
-                if i == 0 {
-                    cmd.arg("-c");
-                }
-                let status = cmd.arg(&file).arg(user).arg(password).status().unwrap();
-                assert!(status.success(), "mosquitto_passwd failed");
-            }
-            text.push_str(&format!(
-                "allow_anonymous false\npassword_file {}\n",
-                file.display()
-            ));
-        }
-        std::fs::write(&conf, text).unwrap();
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "mosquitto did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
         Some(Broker {
-            child,
+            _inner: inner,
             port,
-            _dir: dir,
         })
     }
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
