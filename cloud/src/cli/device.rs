@@ -1,10 +1,11 @@
 //! `pitlane-cloud device register --serial S --address 0x… [--manufacturer M]
-//! [--agent-config OUT] [--mqtt-url URL] [--config FILE]`: provisions an aftermarket device
-//! straight into the database (like `user add`) and prints
+//! [--agent-config OUT] [--mqtt-url URL] [--mqtt-ca-file PATH] [--config FILE]`: provisions an
+//! aftermarket device straight into the database (like `user add`) and prints
 //! `{"tokenId", "serial", "address", "mqttUsername", …}` as JSON. With `--agent-config`, the
 //! complete agent configuration (MQTT credentials, the cloud's command address, the
-//! signing domain and device node) is written to OUT with mode 0600 and the password is not
-//! printed; without it, `mqttPassword` is printed (the only time it is shown).
+//! signing domain and device node, and with `--mqtt-ca-file` the broker's CA file for an
+//! `mqtts://` URL) is written to OUT with mode 0600 and the password is not printed; without
+//! it, `mqttPassword` is printed (the only time it is shown).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 use crate::db::Db;
 use crate::registry::devices::{DEFAULT_MANUFACTURER, NewDevice, validate_serial};
-use crate::registry::provisioning::provision;
+use crate::registry::provisioning::{device_mqtt_url, provision_with_ca};
 
 #[derive(Debug, clap::Args)]
 pub struct DeviceArgs {
@@ -45,10 +46,14 @@ pub struct RegisterArgs {
     /// Write the agent configuration here (mode 0600; an existing file is not replaced).
     #[arg(long)]
     pub agent_config: Option<PathBuf>,
-    /// The broker URL written into the agent configuration (default: `mqtt_url`, else the
-    /// embedded broker's address).
+    /// The broker URL written into the agent configuration, mqtt:// or mqtts:// (default:
+    /// `mqtt_url`, else the embedded broker's address).
     #[arg(long)]
     pub mqtt_url: Option<String>,
+    /// The broker's CA certificate (PEM) as the device will find it, written as `[mqtt]
+    /// ca_file` (mqtts:// only; without it the agent trusts the system's root certificates).
+    #[arg(long, value_name = "PATH")]
+    pub mqtt_ca_file: Option<PathBuf>,
 }
 
 pub async fn run(args: DeviceArgs) -> anyhow::Result<()> {
@@ -68,10 +73,22 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<()> {
     }
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(url) = args.mqtt_url {
-        if !(url.starts_with("mqtt://") || url.starts_with("tcp://")) {
-            bail!("--mqtt-url: must be mqtt://host[:port]");
+        if !["mqtt://", "tcp://", "mqtts://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            bail!("--mqtt-url: must be mqtt://host[:port] or mqtts://host[:port]");
         }
         config.mqtt_url = Some(url);
+    }
+    if args.mqtt_ca_file.is_some() {
+        let url = device_mqtt_url(&config);
+        if !url.starts_with("mqtts://") {
+            bail!(
+                "--mqtt-ca-file: the device's broker URL is {url:?}; a CA file needs mqtts:// \
+                 (--mqtt-url or mqtt_url)"
+            );
+        }
     }
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
@@ -83,7 +100,7 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<()> {
         address,
         manufacturer: args.manufacturer,
     };
-    let provisioned = provision(&db, &config, new).await;
+    let provisioned = provision_with_ca(&db, &config, new, args.mqtt_ca_file.as_deref()).await;
     db.close().await;
     let provisioned = provisioned.map_err(|e| anyhow::anyhow!("registering the device: {e}"))?;
     let device = &provisioned.registered.device;
@@ -117,4 +134,60 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `device register` with `mqtt_url`, `ca_file` and an agent config path in `dir`.
+    fn register(dir: &Path, mqtt_url: &str, ca_file: Option<&str>) -> DeviceArgs {
+        DeviceArgs {
+            command: DeviceCommand::Register(RegisterArgs {
+                config: Some(dir.join("cloud.toml")),
+                serial: "CLI-TLS".into(),
+                address: "0x8ba1f109551bD432803012645Ac136ddd64DBA72".into(),
+                manufacturer: DEFAULT_MANUFACTURER.into(),
+                agent_config: Some(dir.join("agent.toml")),
+                mqtt_url: Some(mqtt_url.into()),
+                mqtt_ca_file: ca_file.map(PathBuf::from),
+            }),
+        }
+    }
+
+    /// Refused before anything is registered or written: the agent would refuse a `ca_file`
+    /// beside a plain URL, and only MQTT URLs are taken.
+    #[tokio::test]
+    async fn broker_settings_are_checked_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::write(
+            dir.path().join("cloud.toml"),
+            format!("data_dir = {:?}\n", data.display().to_string()),
+        )
+        .expect("write config");
+        let cases: [(&str, Option<&str>, &[&str]); 2] = [
+            (
+                "mqtt://broker.example:1883",
+                Some("/etc/pitlane/ca.pem"),
+                &[
+                    "--mqtt-ca-file",
+                    "\"mqtt://broker.example:1883\"",
+                    "needs mqtts://",
+                ],
+            ),
+            ("https://broker.example", None, &["--mqtt-url", "mqtts://"]),
+        ];
+        for (url, ca, needles) in cases {
+            let error = run(register(dir.path(), url, ca))
+                .await
+                .expect_err("refused");
+            let text = format!("{error:#}");
+            for needle in needles {
+                assert!(text.contains(needle), "{needle:?} in {text}");
+            }
+        }
+        assert!(!data.exists(), "nothing registered");
+        assert!(!dir.path().join("agent.toml").exists(), "nothing written");
+    }
 }

@@ -1,8 +1,10 @@
 //! Provisioning a device: register it and write the agent configuration it needs
-//! (`[mqtt] url, username, password, cloud_command_address` and `[signing] chain_id,
-//! verifying_contract, device_node`), loadable by the agent's `Config::load`.
+//! (`[mqtt] url, username, password, cloud_command_address`, `ca_file` for an `mqtts://`
+//! broker with a private CA, and `[signing] chain_id, verifying_contract, device_node`),
+//! loadable by the agent's `Config::load`.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 
 use pitlane_shared::identity::Address;
 
@@ -31,16 +33,21 @@ pub fn device_mqtt_url(config: &Config) -> String {
     format!("mqtt://{addr}")
 }
 
-/// The agent configuration of a registered device.
+/// The agent configuration of a registered device; `ca_file` is the path of the broker's CA
+/// certificate on the device (`[mqtt] ca_file`, for an `mqtts://` `mqtt_url`).
 pub fn agent_config(
     registered: &Registered,
     mqtt_url: &str,
+    ca_file: Option<&Path>,
     cloud_command_address: &Address,
     chain: &Chain,
 ) -> String {
     let device = &registered.device;
     let mut mqtt = toml::Table::new();
     mqtt.insert("url".into(), mqtt_url.into());
+    if let Some(path) = ca_file {
+        mqtt.insert("ca_file".into(), path.to_string_lossy().as_ref().into());
+    }
     mqtt.insert("username".into(), device.address.to_lowercase_hex().into());
     mqtt.insert("password".into(), registered.mqtt_password.as_str().into());
     mqtt.insert(
@@ -74,6 +81,17 @@ pub async fn provision(
     config: &Config,
     new: NewDevice,
 ) -> Result<Provisioned, RegistryError> {
+    provision_with_ca(db, config, new, None).await
+}
+
+/// [`provision`], with the broker's CA certificate file as the device will find it
+/// (`[mqtt] ca_file`; the caller checks that the device URL is `mqtts://`).
+pub async fn provision_with_ca(
+    db: &Db,
+    config: &Config,
+    new: NewDevice,
+    mqtt_ca_file: Option<&Path>,
+) -> Result<Provisioned, RegistryError> {
     let chain = Chain::from_config(config)
         .map_err(|(key, message)| RegistryError::Corrupt(format!("{key}: {message}")))?;
     let command_key = crate::commands::key::load_or_create(&config.command_key_path())
@@ -82,6 +100,7 @@ pub async fn provision(
     let agent_config = agent_config(
         &registered,
         &device_mqtt_url(config),
+        mqtt_ca_file,
         &command_key.address(),
         &chain,
     );
@@ -89,4 +108,56 @@ pub async fn provision(
         registered,
         agent_config,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use pitlane_shared::identity::DeviceKey;
+
+    use super::*;
+
+    /// The `[mqtt]` table of the agent configuration written for a new device.
+    async fn written_mqtt(mqtt_url: &str, ca_file: Option<&Path>) -> toml::Table {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            mqtt_url: Some(mqtt_url.into()),
+            ..Config::default()
+        };
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.expect("connect");
+        let new = NewDevice {
+            serial: "TLS-1".into(),
+            address: DeviceKey::generate().address(),
+            manufacturer: "Acme".into(),
+        };
+        let provisioned = provision_with_ca(&db, &config, new, ca_file)
+            .await
+            .expect("provisioned");
+        db.pool.close().await;
+        let mut agent: toml::Table = provisioned.agent_config.parse().expect("TOML");
+        match agent.remove("mqtt") {
+            Some(toml::Value::Table(mqtt)) => mqtt,
+            other => panic!("no [mqtt] table: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_ca_file_goes_into_the_mqtt_section() {
+        let ca = PathBuf::from("/etc/pitlane/broker-ca.pem");
+        let mqtt = written_mqtt("mqtts://broker.example:8883", Some(&ca)).await;
+        assert_eq!(
+            mqtt.get("url").and_then(toml::Value::as_str),
+            Some("mqtts://broker.example:8883")
+        );
+        assert_eq!(
+            mqtt.get("ca_file").and_then(toml::Value::as_str),
+            Some("/etc/pitlane/broker-ca.pem")
+        );
+
+        let mqtt = written_mqtt("mqtts://broker.example:8883", None).await;
+        assert_eq!(mqtt.get("ca_file"), None, "{mqtt}");
+    }
 }
