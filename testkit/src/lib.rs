@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+mod logins;
 mod mosquitto;
 mod pki;
 
