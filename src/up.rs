@@ -33,6 +33,8 @@ pub struct UpOptions {
     pub mqtt_addr: Option<SocketAddr>,
     /// An external broker (`mqtt://host:port`) instead of the embedded one.
     pub mqtt_url: Option<String>,
+    /// The CA of an `mqtts://` external broker: the cloud's link and every car's agent trust it.
+    pub mqtt_ca_file: Option<PathBuf>,
     pub intervals: Intervals,
     /// Start an in-process agent per car; without, cars are only provisioned (their agent
     /// configurations written) for agents run elsewhere (`pitlane agent run --config …`).
@@ -52,6 +54,7 @@ impl UpOptions {
             http_addr: None,
             mqtt_addr: None,
             mqtt_url: None,
+            mqtt_ca_file: None,
             intervals: Intervals::default(),
             agents: true,
             demo: true,
@@ -111,6 +114,9 @@ pub async fn start(opts: UpOptions, progress: &dyn Fn(&str)) -> Result<Running, 
     }
     if let Some(url) = &opts.mqtt_url {
         config.mqtt_url = Some(url.clone());
+    }
+    if let Some(ca) = &opts.mqtt_ca_file {
+        config.mqtt_ca_file = Some(ca.clone());
     }
     if let Some(tweak) = opts.tweak {
         tweak(&mut config);
@@ -331,7 +337,9 @@ async fn provision(
                 .agent_config
         }
     };
-    let provisioned = with_mqtt_url(&provisioned, mqtt_url).map_err(failed)?;
+    // Agents run on this machine, so the cloud's CA file for an mqtts:// broker is theirs too.
+    let ca_file = state.config.mqtt_ca_file.as_deref();
+    let provisioned = with_mqtt_url(&provisioned, mqtt_url, ca_file).map_err(failed)?;
     files.write_agent_config(&provisioned, intervals)?;
     Ok(())
 }
@@ -344,14 +352,23 @@ fn strip_local_sections(text: &str) -> Result<String, String> {
     Ok(table.to_string())
 }
 
-/// `text` with `[mqtt] url` replaced.
-fn with_mqtt_url(text: &str, url: &str) -> Result<String, String> {
+/// `text` with `[mqtt] url` replaced, and `ca_file` set for an `mqtts://` URL when given.
+fn with_mqtt_url(text: &str, url: &str, ca_file: Option<&Path>) -> Result<String, String> {
     let mut table: toml::Table = text.parse().map_err(|e| format!("agent config: {e}"))?;
     let mqtt = table
         .get_mut("mqtt")
         .and_then(toml::Value::as_table_mut)
         .ok_or("the provisioned agent config has no [mqtt] section")?;
     mqtt.insert("url".into(), url.into());
+    match ca_file {
+        Some(ca) if url.starts_with("mqtts://") => {
+            let ca = ca.to_str().ok_or("the MQTT CA file's path is not UTF-8")?;
+            mqtt.insert("ca_file".into(), ca.into());
+        }
+        _ => {
+            mqtt.remove("ca_file");
+        }
+    }
     // Local brokers come back quickly: retry every second or two, not every 30 s.
     mqtt.insert("backoff_max_secs".into(), 2.into());
     Ok(table.to_string())

@@ -5,4 +5,5 @@ mod commands;
 mod journey;
 mod offline;
 mod support;
+mod tls;
 mod up_cli;
