@@ -52,10 +52,7 @@ type Found = Option<(Vec<u8>, Option<Value>)>;
 /// For JSON text holding an object: the canonical form of that object without its member
 /// `skip`, and that member's value (the last one if repeated). `Ok(None)` for JSON text that
 /// is not an object.
-pub(crate) fn object_without(
-    json: &[u8],
-    skip: &str,
-) -> Result<Found, serde_json::Error> {
+pub(crate) fn object_without(json: &[u8], skip: &str) -> Result<Found, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let found = de.deserialize_any(TopLevel { skip })?;
     de.end()?;
