@@ -248,20 +248,20 @@ impl<T: DeserializeOwned> SignedEnvelope<T> {
     /// received attributes. Callers bound the size of `bytes` before calling (the MQTT layer
     /// caps payloads).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        // Two passes over the text, no `Value` tree: the canonical form of everything but
-        // `signature` (hashed), then the typed attributes (`signature` and extension
-        // attributes are ignored there; a repeated attribute is an error).
-        let (unsigned, signature) = canonical::object_without(bytes, "signature")
-            .map_err(|e| EnvelopeError::Json(e.to_string()))?
-            .ok_or(EnvelopeError::NotObject)?;
-        let signature = match signature {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json(e.to_string()))?;
+        let Value::Object(mut object) = value else {
+            return Err(EnvelopeError::NotObject);
+        };
+        let signature = match object.remove("signature") {
             None => return Err(EnvelopeError::MissingSignature),
             Some(Value::String(text)) => text.parse().map_err(EnvelopeError::MalformedSignature)?,
             Some(_) => return Err(EnvelopeError::MalformedSignature(SignatureError::NotHex)),
         };
-        let hash = keccak256(&unsigned);
-        let envelope: Envelope<T> =
-            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        let unsigned = Value::Object(object);
+        let hash = keccak256(canonical::to_vec(&unsigned));
+        let envelope: Envelope<T> = serde_json::from_value(unsigned)
+            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
         if envelope.specversion != SPEC_VERSION {
             return Err(EnvelopeError::SpecVersion(envelope.specversion));
         }
