@@ -22,7 +22,7 @@ struct LogArgs {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let ansi = colours(
+    let ansi = pitlane_shared::logging::colours(
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         std::env::var_os("NO_COLOR"),
     );
@@ -34,12 +34,6 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().with_current_span(false).init(),
     }
-}
-
-/// Whether log lines may carry ANSI colours: only on a terminal (not journald, a pipe or a
-/// file), and not when `NO_COLOR` is set to anything non-empty (no-color.org).
-fn colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
-    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 #[tokio::main]
@@ -78,20 +72,4 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn colours_only_on_a_terminal_without_no_color() {
-        let check = |terminal: bool, no_color: Option<&str>, expected: bool| {
-            let got = super::colours(terminal, no_color.map(Into::into));
-            assert_eq!(got, expected, "terminal {terminal}, NO_COLOR {no_color:?}");
-        };
-        check(true, None, true);
-        check(true, Some(""), true);
-        check(true, Some("1"), false);
-        check(false, None, false);
-        check(false, Some("1"), false);
-    }
 }

@@ -49,7 +49,7 @@ pub struct LogArgs {
 /// Returns false when a subscriber was already installed (then nothing changes).
 pub fn init_logging(format: LogFormat) -> bool {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let ansi = colours(
+    let ansi = pitlane_shared::logging::colours(
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         std::env::var_os("NO_COLOR"),
     );
@@ -66,12 +66,6 @@ pub fn init_logging(format: LogFormat) -> bool {
             .try_init()
             .is_ok(),
     }
-}
-
-/// Whether log lines may carry ANSI colours: only on a terminal (not journald, a pipe or a
-/// file), and not when `NO_COLOR` is set to anything non-empty (no-color.org).
-fn colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
-    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Name of the HTTP latency histogram (labels `method`, `route`, `status`).
@@ -274,19 +268,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_only_on_a_terminal_without_no_color() {
-        let check = |terminal: bool, no_color: Option<&str>, expected: bool| {
-            let got = colours(terminal, no_color.map(Into::into));
-            assert_eq!(got, expected, "terminal {terminal}, NO_COLOR {no_color:?}");
-        };
-        check(true, None, true);
-        check(true, Some(""), true);
-        check(true, Some("1"), false);
-        check(false, None, false);
-        check(false, Some("1"), false);
-    }
 
     #[derive(Debug)]
     struct Slow;

@@ -10,6 +10,7 @@ pub mod command;
 pub mod eip712;
 pub mod envelope;
 pub mod identity;
+pub mod logging;
 pub mod obd;
 #[cfg(feature = "tls")]
 pub mod tls;
