@@ -8,20 +8,12 @@ use pitlane_agent::bus::{AnyBus, SimBus};
 use pitlane_agent::config::Config;
 use pitlane_agent::obd::{CanObd, Transport};
 use pitlane_shared::command::{CommandResult, RejectCode, ResultStatus};
-use pitlane_shared::envelope::{Expected, SignedEnvelope};
+use pitlane_shared::envelope::SignedEnvelope;
 use pitlane_shared::identity::{Address, DeviceKey};
 use pitlane_shared::topics::{self, DtcReport, VinReport};
 use pitlane_sim::{Car, Scenario};
 use rumqttc::QoS;
-use sync_support::{Broker, Cloud, Subscriber, config_text, free_port};
-
-fn verified<T: serde::de::DeserializeOwned>(bytes: &[u8], device: Address) -> T {
-    SignedEnvelope::<T>::from_slice(bytes)
-        .unwrap()
-        .verify(&Expected::from_device(device))
-        .unwrap()
-        .data
-}
+use sync_support::{Broker, Cloud, Subscriber, config_text, free_port, verified};
 
 async fn result_for(sub: &mut Subscriber, device: Address, request_id: &str) -> CommandResult {
     let bytes = sub

@@ -4,14 +4,10 @@
 
 mod sync_support;
 
-use pitlane_agent::bus::{AnyBus, SimBus};
-use pitlane_agent::config::Config;
-use pitlane_agent::obd::{CanObd, Transport};
-use pitlane_shared::envelope::{Expected, SignedEnvelope};
-use pitlane_shared::identity::{Address, DeviceKey};
+use pitlane_shared::identity::DeviceKey;
 use pitlane_shared::topics::{Presence, StatusReport, VinReport};
-use pitlane_sim::{Car, Scenario};
-use sync_support::{Broker, Subscriber, config_text, free_port};
+use pitlane_sim::Scenario;
+use sync_support::{Broker, Subscriber, config_text, free_port, run_agent, verified};
 
 const OBSERVER: (&str, &str) = ("observer", "observer-password");
 
@@ -39,23 +35,7 @@ fn spawn_agent(
             password_file.display()
         ),
     );
-    let config = Config::parse(&text, "test", |_| None).unwrap();
-    let car = Car::start(Scenario::default_car());
-    let transport = Transport::Can(Box::new(CanObd::new(AnyBus::Sim(SimBus::attach(&car)))));
-    tokio::spawn(async move {
-        let _car = car;
-        pitlane_agent::service::run(&config, key, transport, "sim://".into(), shutdown)
-            .await
-            .unwrap();
-    })
-}
-
-fn verified<T: serde::de::DeserializeOwned>(bytes: &[u8], device: Address) -> T {
-    SignedEnvelope::<T>::from_slice(bytes)
-        .unwrap()
-        .verify(&Expected::from_device(device))
-        .unwrap()
-        .data
+    run_agent(&text, key, shutdown)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,16 +12,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use pitlane_agent::bus::{AnyBus, SimBus};
-use pitlane_agent::config::Config;
-use pitlane_agent::obd::{CanObd, Transport};
 use pitlane_agent::store::Store;
-use pitlane_shared::envelope::{Expected, SignedEnvelope};
 use pitlane_shared::identity::{Address, DeviceKey};
 use pitlane_shared::topics::{Presence, StatusReport, VinReport};
-use pitlane_sim::{Car, Scenario};
+use pitlane_sim::Scenario;
 use pitlane_testkit::{Mosquitto, MosquittoConfig, TestPki, TlsListener};
-use sync_support::{Subscriber, WAIT, config_text};
+use sync_support::{Subscriber, WAIT, config_text, run_agent, verified};
 
 /// A broker with a plain listener (for the test's subscriber) and a TLS listener serving
 /// `cert`/`key`, requiring client certificates signed by the PKI's CA when `mutual`.
@@ -65,31 +61,6 @@ fn tls_lines(ca: &Path, client: Option<(&Path, &Path)>) -> String {
     lines
 }
 
-/// Runs the agent service in this process until `shutdown`.
-fn spawn_agent(
-    text: &str,
-    key: DeviceKey,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    let config = Config::parse(text, "test", |_| None).unwrap();
-    let car = Car::start(Scenario::default_car());
-    let transport = Transport::Can(Box::new(CanObd::new(AnyBus::Sim(SimBus::attach(&car)))));
-    tokio::spawn(async move {
-        let _car = car;
-        pitlane_agent::service::run(&config, key, transport, "sim://".into(), shutdown)
-            .await
-            .unwrap();
-    })
-}
-
-fn verified<T: serde::de::DeserializeOwned>(bytes: &[u8], device: Address) -> T {
-    SignedEnvelope::<T>::from_slice(bytes)
-        .unwrap()
-        .verify(&Expected::from_device(device))
-        .unwrap()
-        .data
-}
-
 /// Waits for the device's `online` status and its VIN report.
 async fn reports_arrive(sub: &mut Subscriber, device: Address) {
     let status = sub
@@ -119,7 +90,7 @@ async fn reports_travel_over_tls() {
     let url = format!("mqtts://localhost:{}", broker.tls_port());
     let text = agent_config(dir.path(), "agent", &url, &tls_lines(&pki.ca, None));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let agent = spawn_agent(&text, key, shutdown);
+    let agent = run_agent(&text, key, shutdown);
     reports_arrive(&mut sub, device).await;
     stop.send_replace(true);
     tokio::time::timeout(WAIT, agent).await.unwrap().unwrap();
@@ -268,7 +239,7 @@ async fn mutual_tls_takes_the_client_certificate() {
     let client = Some((pki.client_cert.as_path(), pki.client_key.as_path()));
     let text = agent_config(dir.path(), "agent", &url, &tls_lines(&pki.ca, client));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let agent = spawn_agent(&text, key, shutdown);
+    let agent = run_agent(&text, key, shutdown);
     reports_arrive(&mut sub, device).await;
     stop.send_replace(true);
     tokio::time::timeout(WAIT, agent).await.unwrap().unwrap();

@@ -7,11 +7,10 @@ mod sync_support;
 use pitlane_agent::bus::{AnyBus, SimBus};
 use pitlane_agent::config::Config;
 use pitlane_agent::obd::{CanObd, Transport};
-use pitlane_shared::envelope::{Expected, SignedEnvelope};
 use pitlane_shared::identity::DeviceKey;
 use pitlane_shared::topics::VinReport;
 use pitlane_sim::{Car, Scenario};
-use sync_support::{Broker, Subscriber, config_text, free_port};
+use sync_support::{Broker, Subscriber, config_text, free_port, verified};
 
 /// One failed read asks the engine ECU three times (09 02 functional, 09 02 physical,
 /// 22 F190; the 29-bit query does not reach an 11-bit car), so four ignored requests make
@@ -53,11 +52,7 @@ async fn a_vin_that_did_not_answer_at_first_is_reported_after_a_retry() {
     // Without the retry the VIN would come only after `vin_secs`: the wait below (60 s)
     // would run out first.
     let bytes = sub.next_where("up/vin", |_| true).await;
-    let report: VinReport = SignedEnvelope::<VinReport>::from_slice(&bytes)
-        .unwrap()
-        .verify(&Expected::from_device(device))
-        .unwrap()
-        .data;
+    let report: VinReport = verified(&bytes, device);
     assert_eq!(report.vin, vin);
     assert!(report.check_digit_valid);
 

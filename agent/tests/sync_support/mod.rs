@@ -206,3 +206,33 @@ pub fn config_text(store: &Path, url: &str, cloud: Address, telemetry_secs: f64)
         profile.display()
     )
 }
+
+/// The data of an envelope the agent published, checked to be signed by `device`.
+pub fn verified<T: serde::de::DeserializeOwned>(bytes: &[u8], device: Address) -> T {
+    pitlane_shared::envelope::SignedEnvelope::<T>::from_slice(bytes)
+        .unwrap()
+        .verify(&pitlane_shared::envelope::Expected::from_device(device))
+        .unwrap()
+        .data
+}
+
+/// Runs the agent service from configuration `text` in this process, on a default simulated
+/// car, until `shutdown`.
+pub fn run_agent(
+    text: &str,
+    key: DeviceKey,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    use pitlane_agent::bus::{AnyBus, SimBus};
+    use pitlane_agent::obd::{CanObd, Transport};
+    use pitlane_sim::{Car, Scenario};
+    let config = pitlane_agent::config::Config::parse(text, "test", |_| None).unwrap();
+    let car = Car::start(Scenario::default_car());
+    let transport = Transport::Can(Box::new(CanObd::new(AnyBus::Sim(SimBus::attach(&car)))));
+    tokio::spawn(async move {
+        let _car = car;
+        pitlane_agent::service::run(&config, key, transport, "sim://".into(), shutdown)
+            .await
+            .unwrap();
+    })
+}
