@@ -5,7 +5,6 @@
 //! `geofences::update`, which refuses another user's geofence as missing).
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -17,6 +16,7 @@ use maud::{Markup, html};
 
 use super::error::PanelError;
 use super::form::SessionForm;
+use super::geofences::parse_cells;
 use super::layout::{self, Notice, Section};
 use super::map;
 use super::session::PanelUser;
@@ -94,28 +94,6 @@ impl EditDraft {
             }
         }
     }
-}
-
-/// Cell indexes separated by commas or white space; at most [`MAX_CELLS`] of them.
-fn parse_cells(text: &str) -> Result<Vec<CellIndex>, PanelError> {
-    let listed: Vec<&str> = text
-        .split([',', ' ', '\n', '\r', '\t'])
-        .filter(|s| !s.is_empty())
-        .collect();
-    if listed.len() > MAX_CELLS {
-        return Err(PanelError::BadInput(format!("At most {MAX_CELLS} cells.")));
-    }
-    listed
-        .iter()
-        .map(|s| {
-            CellIndex::from_str(s).map_err(|_| {
-                PanelError::BadInput(format!(
-                    "“{}” is not an H3 cell index.",
-                    s.chars().take(32).collect::<String>()
-                ))
-            })
-        })
-        .collect()
 }
 
 /// The resolution every cell has, if they share one.
@@ -273,6 +251,7 @@ async fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     fn res(r: u8) -> Resolution {
         Resolution::try_from(r).expect("resolution")

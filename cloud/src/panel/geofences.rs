@@ -65,29 +65,9 @@ impl Draft {
 
     /// The cells: the pasted list when there is one, else the disk around the centre.
     fn cells(&self) -> Result<Vec<CellIndex>, PanelError> {
-        let pasted: Vec<&str> = self
-            .cells
-            .split([',', ' ', '\n', '\r', '\t'])
-            .filter(|s| !s.is_empty())
-            .collect();
-        if pasted.len() > geofences::MAX_CELLS {
-            return Err(PanelError::BadInput(format!(
-                "At most {} cells.",
-                geofences::MAX_CELLS
-            )));
-        }
+        let pasted = parse_cells(&self.cells)?;
         if !pasted.is_empty() {
-            return pasted
-                .iter()
-                .map(|s| {
-                    CellIndex::from_str(s.trim()).map_err(|_| {
-                        PanelError::BadInput(format!(
-                            "“{}” is not an H3 cell index.",
-                            s.chars().take(32).collect::<String>()
-                        ))
-                    })
-                })
-                .collect();
+            return Ok(pasted);
         }
         let num = |s: &str, what: &str| {
             s.trim()
@@ -297,4 +277,29 @@ pub(super) fn identity_fields(
             }
         }
     }
+}
+
+/// Cell indexes separated by commas or white space; at most [`geofences::MAX_CELLS`] of them.
+pub(super) fn parse_cells(text: &str) -> Result<Vec<CellIndex>, PanelError> {
+    let listed: Vec<&str> = text
+        .split([',', ' ', '\n', '\r', '\t'])
+        .filter(|s| !s.is_empty())
+        .collect();
+    if listed.len() > geofences::MAX_CELLS {
+        return Err(PanelError::BadInput(format!(
+            "At most {} cells.",
+            geofences::MAX_CELLS
+        )));
+    }
+    listed
+        .iter()
+        .map(|s| {
+            CellIndex::from_str(s.trim()).map_err(|_| {
+                PanelError::BadInput(format!(
+                    "“{}” is not an H3 cell index.",
+                    s.chars().take(32).collect::<String>()
+                ))
+            })
+        })
+        .collect()
 }
