@@ -17,6 +17,8 @@ use crate::client::{Api, ApiError};
 use crate::fleet::{CarFiles, Intervals};
 use crate::up::{self, Running, UpError, UpOptions};
 
+mod mosquitto;
+
 /// How long any one step may take.
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -104,16 +106,40 @@ pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Fig
             value: format!("{:.0} kB", (many - one) as f64 / (n - 1) as f64),
         });
     }
-    progress("Mosquitto alone carrying the same messages");
-    match mosquitto_rate(&opts.dir, opts.messages).await {
-        Ok(f) => figures.push(f),
-        Err(e) => progress(&format!("mosquitto: {e}")),
+    figures
+        .extend(mosquitto::baselines(&opts.dir.join("mosquitto"), opts.messages, progress).await);
+    if let Some(goal) = ingest_goal(&figures) {
+        figures.push(goal);
     }
     Ok(figures)
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Name of the cloud's ingest figure (the goal line looks it up).
+const INGEST_FIGURE: &str = "signed messages stored by the cloud";
+
+/// Issue 7's ingest goal, judged from this run's figures: the cloud stores at least as many
+/// signed messages per second as Mosquitto alone carries from `mosquitto_pub` to
+/// `mosquitto_sub`.
+fn ingest_goal(figures: &[Figure]) -> Option<Figure> {
+    let rate = |prefix: &str| {
+        figures
+            .iter()
+            .find(|f| f.name.starts_with(prefix))
+            .and_then(|f| f.value.trim_end_matches(" /s").parse::<f64>().ok())
+    };
+    let (stored, carried) = (rate(INGEST_FIGURE)?, rate(mosquitto::CLI_FIGURE)?);
+    let ratio = stored / carried;
+    Some(Figure {
+        name: "ingest goal: stored ≥ mosquitto_pub → mosquitto_sub".into(),
+        value: format!(
+            "{} ({ratio:.2}×)",
+            if ratio >= 1.0 { "met" } else { "not met" }
+        ),
+    })
 }
 
 /// How a fleet came up.
@@ -394,90 +420,8 @@ async fn ingest_rate(stack: &Running, n: usize) -> Result<Figure, BenchError> {
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
     Ok(Figure {
-        name: format!("signed messages stored by the cloud ({n}, QoS 1)"),
+        name: format!("{INGEST_FIGURE} ({n}, QoS 1)"),
         value: format!("{rate:.0} /s"),
-    })
-}
-
-/// Messages per second Mosquitto carries from a QoS 1 publisher to a QoS 1 subscriber.
-async fn mosquitto_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
-    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .ok_or_else(|| step("mosquitto is not installed"))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| step(e.to_string()))?
-        .port();
-    std::fs::create_dir_all(dir).map_err(|e| step(e.to_string()))?;
-    let conf = dir.join("mosquitto.conf");
-    // max_queued_messages 0: unlimited, so a slow subscriber loses nothing.
-    std::fs::write(
-        &conf,
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
-        ),
-    )
-    .map_err(|e| step(e.to_string()))?;
-    let mut broker = Kill(
-        Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| step(e.to_string()))?,
-    );
-    let deadline = Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            return Err(step("mosquitto does not listen"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let key = DeviceKey::generate();
-    let topic = topics::up(key.address(), UpKind::Telemetry);
-    let messages = signed_messages(&key, n)?;
-
-    let mut options = MqttOptions::new("bench-sub", "127.0.0.1", port);
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (sub, mut sub_loop) = AsyncClient::new(options, 1000);
-    sub.subscribe(topic.clone(), QoS::AtLeastOnce)
-        .await
-        .map_err(|e| step(e.to_string()))?;
-    loop {
-        match tokio::time::timeout(WAIT, sub_loop.poll()).await {
-            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => break,
-            Ok(Ok(_)) => {}
-            _ => return Err(step("subscriber did not subscribe")),
-        }
-    }
-    let received = tokio::spawn(async move {
-        let mut got = 0;
-        while got < n {
-            match tokio::time::timeout(WAIT, sub_loop.poll()).await {
-                Ok(Ok(Event::Incoming(Packet::Publish(_)))) => got += 1,
-                Ok(Ok(_)) => {}
-                _ => break,
-            }
-        }
-        got
-    });
-    let start = Instant::now();
-    publish_all("127.0.0.1", port, None, "bench-pub", &topic, messages).await?;
-    let got = received.await.map_err(|e| step(e.to_string()))?;
-    let elapsed = start.elapsed();
-    let _ = broker.0.kill();
-    if got < n {
-        return Err(step(format!("the subscriber got {got} of {n}")));
-    }
-    Ok(Figure {
-        name: format!("Mosquitto alone, publisher to subscriber ({n}, QoS 1)"),
-        value: format!("{:.0} /s", n as f64 / elapsed.as_secs_f64()),
     })
 }
 

@@ -1,6 +1,6 @@
 //! MQTT ingest throughput, stage by stage: signed telemetry messages (100 registered devices,
 //! 10 live values each, as the agent sends them) verified (parse + canonical JSON + keccak,
-//! then signature recovery), de-duplicated and stored in one SQLite transaction per batch of
+//! then signature recovery, or a batch check once the devices' keys are known), de-duplicated and stored in one SQLite transaction per batch of
 //! 1,024, and the whole pipeline of `mqtt::ingest` (verification on every core overlapped
 //! with storage, acknowledgements counted). Signing happens outside the timed region; every
 //! batch holds fresh envelope ids unless it is the duplicates case.
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Bencher, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use pitlane_cloud::db::Db;
-use pitlane_cloud::mqtt::ingest::{self, Acker, MAX_BATCH, verify_batch};
+use pitlane_cloud::mqtt::ingest::{self, Acker, MAX_BATCH, verify_all};
+use pitlane_cloud::mqtt::keys::DeviceKeys;
 use pitlane_cloud::mqtt::stats::IngestStats;
 use pitlane_cloud::mqtt::verify::{self, Verified};
 use pitlane_cloud::mqtt::waiters::Waiters;
@@ -63,7 +64,7 @@ fn batch(keys: &[DeviceKey], n: usize) -> Vec<Publish> {
 }
 
 fn verified(rt: &tokio::runtime::Runtime, publishes: Vec<Publish>) -> Vec<Verified> {
-    rt.block_on(verify_batch(publishes))
+    rt.block_on(verify_all(&Arc::new(DeviceKeys::default()), publishes))
         .into_iter()
         .map(|r| r.expect("genuine"))
         .collect()
@@ -176,11 +177,29 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(MAX_BATCH as u64));
     let publishes = batch(&keys, MAX_BATCH);
+    // Keys unknown: every signature recovered. Known (learned from one earlier pass): each
+    // chunk checked in one batch, with 100 devices interleaved (16 keys per chunk) or all
+    // from one device (one key per chunk).
+    let warm = Arc::new(DeviceKeys::default());
+    let one_device = batch(&keys[..1], MAX_BATCH);
+    rt.block_on(verify_all(&warm, batch(&keys, DEVICES)));
     group.bench_function("wall/verify_1024_on_every_core", |b| {
-        b.to_async(&rt).iter(|| verify_batch(publishes.clone()));
+        b.to_async(&rt)
+            .iter(|| verify_all(&warm, publishes.clone()));
     });
-    group.bench_function("cpu/verify_1024", |b| {
-        on_cpu(b, || rt.block_on(verify_batch(publishes.clone())))
+    group.bench_function("cpu/verify_1024_keys_unknown", |b| {
+        on_cpu(b, || {
+            rt.block_on(verify_all(
+                &Arc::new(DeviceKeys::default()),
+                publishes.clone(),
+            ))
+        })
+    });
+    group.bench_function("cpu/verify_1024_keys_known", |b| {
+        on_cpu(b, || rt.block_on(verify_all(&warm, publishes.clone())))
+    });
+    group.bench_function("cpu/verify_1024_keys_known_one_device", |b| {
+        on_cpu(b, || rt.block_on(verify_all(&warm, one_device.clone())))
     });
     for clock in ["wall", "cpu"] {
         group.bench_function(format!("{clock}/store_1024_new"), |b| {

@@ -10,6 +10,7 @@
 pub mod broker;
 pub mod dispatch;
 pub mod ingest;
+pub mod keys;
 pub mod link;
 pub mod nagle;
 pub mod stats;

@@ -1,7 +1,8 @@
 //! Signing throughput on one core: typed-data hashes, signatures and recoveries per second.
 //!
 //! Goals (issue 3): at least 20,000 signatures/s and 10,000 recoveries/s on one core.
-//! Signing and recovery are measured for each backend built in (`sign/k256`,
+//! `verify_batch/…` checks batches of signatures against known keys (throughput per
+//! signature). Signing and recovery are measured for each backend built in (`sign/k256`,
 //! `sign/libsecp256k1` with feature `libsecp256k1`, …); hashing and envelopes use the default
 //! backend. Every benchmark runs twice: `wall/…` with criterion's wall clock, and `cpu/…` with the
 //! calling thread's CPU time, which is what "on one core" means and stays meaningful when
@@ -16,7 +17,7 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pitlane_shared::eip712::{DimoDomain, DimoPayload, TypedData, U256};
 use pitlane_shared::envelope::{Envelope, Expected, SignedEnvelope};
-use pitlane_shared::identity::{Backend, DeviceKey, keccak256};
+use pitlane_shared::identity::{Backend, BatchItem, DeviceKey, keccak256, verify_batch};
 use serde_json::json;
 
 fn claim_json() -> String {
@@ -65,6 +66,34 @@ fn signing<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
             })
         });
     }
+
+    // Batch verification against known keys (the cloud's ingest path once a device's key is
+    // cached); throughput is per signature. One device, and every item from another device.
+    let keys: Vec<DeviceKey> = (0..64u8)
+        .map(|i| DeviceKey::from_bytes(&keccak256([i]).0).expect("valid key"))
+        .collect();
+    for (n, devices) in [(16, 1), (64, 1), (16, 16)] {
+        let set: Vec<_> = (0..n)
+            .map(|i| {
+                let key = &keys[i % devices];
+                let hash = keccak256(i.to_be_bytes());
+                (hash, key.sign_hash(&hash), key.public_key())
+            })
+            .collect();
+        let items: Vec<BatchItem<'_>> = set
+            .iter()
+            .map(|(hash, signature, key)| BatchItem {
+                hash: *hash,
+                signature,
+                key,
+            })
+            .collect();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(format!("verify_batch/{n}_of_{devices}_devices"), |b| {
+            b.iter(|| assert!(verify_batch(black_box(&items))))
+        });
+    }
+    group.throughput(Throughput::Elements(1));
 
     let envelope = Envelope::new(
         "pitlane.telemetry.v1",

@@ -210,6 +210,17 @@ impl<T> SignedEnvelope<T> {
     /// and [`EnvelopeError::WrongSubject`] means a genuine envelope about something else.
     pub fn verify(self, expected: &Expected) -> Result<Envelope<T>, EnvelopeError> {
         let recovered = self.signer()?;
+        self.signed_by(recovered, expected)
+    }
+
+    /// [`SignedEnvelope::verify`] for a signer established elsewhere: `recovered` must be
+    /// who made the signature (recovered from it, or a batch check of it against that
+    /// signer's key, see [`verify_batch`](crate::identity::verify_batch)).
+    pub fn signed_by(
+        self,
+        recovered: Address,
+        expected: &Expected,
+    ) -> Result<Envelope<T>, EnvelopeError> {
         if recovered != expected.signer {
             return Err(EnvelopeError::WrongSigner {
                 expected: expected.signer,

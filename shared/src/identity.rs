@@ -7,6 +7,7 @@
 
 mod address;
 mod backend;
+mod batch;
 mod key;
 mod keyfile;
 #[cfg(feature = "libsecp256k1")]
@@ -17,6 +18,7 @@ mod signature;
 pub use address::{Address, AddressError};
 pub use alloy_primitives::B256;
 pub use backend::Backend;
+pub use batch::{BatchItem, verify_batch};
 pub use key::{DeviceKey, KeyError, PublicKey};
 pub use keyfile::KeyFileError;
 pub use personal::personal_message_hash;

@@ -1,0 +1,427 @@
+//! Batch verification of recoverable signatures against known public keys: one
+//! multi-scalar multiplication checks a whole batch, about twice as fast per signature as
+//! recovering each one.
+//!
+//! **What is checked.** For each item (hash z, signature r ‖ s ‖ v, public key Q), recovery
+//! would give `Q' = r⁻¹(s·R − z·G)` with R the curve point whose x is r and whose y has
+//! parity v, and the item is good when `Q' = Q`. That is exactly `R = (z/s)·G + (r/s)·Q`.
+//! The batch draws a fresh random 128-bit coefficient aᵢ per item (a₀ = 1) and checks the
+//! one equation
+//!
+//! ```text
+//! Σ aᵢ·Rᵢ − (Σ aᵢ·zᵢ/sᵢ)·G − Σ_keys (Σ_{i of the key} aᵢ·rᵢ/sᵢ)·Q = O
+//! ```
+//!
+//! If every item is good the sum is O. If any item is bad, the sum is O only for one value
+//! of that item's coefficient given the others (the group has prime order), so a bad batch
+//! passes with probability at most 2⁻¹²⁸ — the small-exponents test of Bellare, Garay and
+//! Rabin (EUROCRYPT '98). The coefficients come from the operating system's generator and
+//! are drawn after the batch is fixed, so a sender cannot make two bad items cancel.
+//!
+//! **Costs.** Per item one square root (to lift R from r) and about 30 point additions on
+//! 128-bit coefficients (Straus's interleaved windowed-NAF method); per distinct key about
+//! 50 additions on a full scalar; per batch one multiplication of the generator from k256's
+//! table and 256 doublings. Everything here is public data, so variable time is fine.
+//!
+//! **Scope.** A `false` says that at least one item is bad, not which: the caller then
+//! checks the items one by one ([`Signature::recover_public_key`]) to name it. Point
+//! arithmetic is k256's; only the schedule of additions is written here.
+
+use k256::elliptic_curve::Group;
+use k256::elliptic_curve::ops::{Invert, MulByGenerator, Reduce};
+use k256::elliptic_curve::point::DecompressPoint;
+use k256::elliptic_curve::rand_core::{OsRng, RngCore};
+use k256::elliptic_curve::subtle::Choice;
+use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+
+use super::{B256, PublicKey, Signature};
+
+/// Window width of the NAF digits: digits are odd, |d| < 2^(W-1), so 8 multiples per point.
+const W: u32 = 5;
+
+/// One signature to check: `signature` over `hash`, expected from `key`.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchItem<'a> {
+    pub hash: B256,
+    pub signature: &'a Signature,
+    pub key: &'a PublicKey,
+}
+
+/// True when every item's signature recovers to its key (up to a 2⁻¹²⁸ chance of a bad batch
+/// passing; see the module text). An empty batch is true.
+pub fn verify_batch(items: &[BatchItem<'_>]) -> bool {
+    verify_batch_with(items, &mut OsRng)
+}
+
+/// [`verify_batch`] with the coefficients from `rng` (tests use a fixed generator to show
+/// why they must be random).
+pub(crate) fn verify_batch_with(items: &[BatchItem<'_>], rng: &mut impl RngCore) -> bool {
+    let Some(parts) = items.iter().map(parts).collect::<Option<Vec<Parts>>>() else {
+        return false;
+    };
+    let Some(s_inv) = invert_all(parts.iter().map(|p| p.s).collect()) else {
+        return false;
+    };
+    let mut g_coefficient = Scalar::ZERO;
+    // (key, Σ aᵢ·rᵢ/sᵢ) per distinct key; batches are small, so a list.
+    let mut keys: Vec<(AffinePoint, Scalar)> = Vec::new();
+    let mut terms: Vec<(ProjectivePoint, Vec<i8>)> = Vec::with_capacity(items.len() + 4);
+    for (i, (part, s_inv)) in parts.iter().zip(s_inv).enumerate() {
+        let a: u128 = if i == 0 {
+            1
+        } else {
+            let mut bytes = [0u8; 16];
+            rng.fill_bytes(&mut bytes);
+            u128::from_le_bytes(bytes)
+        };
+        let a_scalar = Scalar::from(a);
+        g_coefficient += a_scalar * part.z * s_inv;
+        let q_share = a_scalar * part.r * s_inv;
+        match keys.iter_mut().find(|(k, _)| *k == part.key) {
+            Some((_, sum)) => *sum += q_share,
+            None => keys.push((part.key, q_share)),
+        }
+        terms.push((ProjectivePoint::from(part.big_r), wnaf(&u128_bytes(a))));
+    }
+    for (key, coefficient) in keys {
+        // −c·Q as c·(−Q): the digits stay those of c.
+        terms.push((
+            -ProjectivePoint::from(key),
+            wnaf(&coefficient.to_bytes().into()),
+        ));
+    }
+    let sum = straus(&terms) - ProjectivePoint::mul_by_generator(&g_coefficient);
+    bool::from(sum.is_identity())
+}
+
+/// What one item contributes, once its signature has been read.
+struct Parts {
+    z: Scalar,
+    r: Scalar,
+    s: Scalar,
+    big_r: AffinePoint,
+    key: AffinePoint,
+}
+
+/// The scalars and the point R of `item`; `None` when r or s is out of range or no point has
+/// x = r (recovery would fail the same way).
+fn parts(item: &BatchItem<'_>) -> Option<Parts> {
+    let bytes = item.signature.to_bytes();
+    let field_bytes = |b: &[u8]| {
+        let mut repr = FieldBytes::default();
+        repr.copy_from_slice(b);
+        repr
+    };
+    let scalar = |b: &[u8]| -> Option<Scalar> {
+        let s: Option<Scalar> = k256::elliptic_curve::PrimeField::from_repr(field_bytes(b)).into();
+        s.filter(|s| !bool::from(s.is_zero()))
+    };
+    let r = scalar(&bytes[..32])?;
+    let s = scalar(&bytes[32..64])?;
+    let y_is_odd = Choice::from(u8::from(bytes[64] == 28));
+    let big_r: Option<AffinePoint> =
+        AffinePoint::decompress(&field_bytes(&bytes[..32]), y_is_odd).into();
+    let z_bytes: FieldBytes = item.hash.0.into();
+    Some(Parts {
+        z: <Scalar as Reduce<U256>>::reduce_bytes(&z_bytes),
+        r,
+        s,
+        big_r: big_r?,
+        key: *item.key.0.as_affine(),
+    })
+}
+
+/// The inverses of `values` with one field inversion (Montgomery's trick); `None` if any is
+/// zero.
+fn invert_all(values: Vec<Scalar>) -> Option<Vec<Scalar>> {
+    let mut prefix = Vec::with_capacity(values.len());
+    let mut acc = Scalar::ONE;
+    for v in &values {
+        prefix.push(acc);
+        acc *= v;
+    }
+    let mut inv: Scalar = Option::from(Invert::invert_vartime(&acc))?;
+    let mut out = vec![Scalar::ZERO; values.len()];
+    for i in (0..values.len()).rev() {
+        out[i] = inv * prefix[i];
+        inv *= values[i];
+    }
+    Some(out)
+}
+
+/// `a` as a 32-byte big-endian number.
+fn u128_bytes(a: u128) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[16..].copy_from_slice(&a.to_be_bytes());
+    bytes
+}
+
+/// The width-W non-adjacent form of the 256-bit big-endian number `k`, least significant
+/// digit first, without trailing zeros: Σ dᵢ·2ⁱ = k, every non-zero dᵢ odd with
+/// |dᵢ| < 2^(W−1), and at least W−1 zeros after each one.
+fn wnaf(k: &[u8; 32]) -> Vec<i8> {
+    // Little-endian 64-bit limbs with a fifth limb for the carry a negative digit leaves.
+    let mut limbs = [0u64; 5];
+    for (i, chunk) in k.rchunks(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        limbs[i] = u64::from_be_bytes(word);
+    }
+    let window = 1i64 << W;
+    let mut digits = Vec::with_capacity(258);
+    while limbs.iter().any(|&l| l != 0) {
+        let digit = if limbs[0] & 1 == 1 {
+            // The low W bits as a signed odd digit; subtracting it clears them.
+            let low = (limbs[0] & (window as u64 - 1)) as i64;
+            let d = if low >= window / 2 { low - window } else { low };
+            sub_small(&mut limbs, d);
+            d as i8
+        } else {
+            0
+        };
+        digits.push(digit);
+        shift_right_one(&mut limbs);
+    }
+    digits
+}
+
+/// `limbs -= d` for a small signed d (adds when d is negative).
+fn sub_small(limbs: &mut [u64; 5], d: i64) {
+    if d >= 0 {
+        let mut borrow = d.unsigned_abs();
+        for limb in limbs.iter_mut() {
+            let (v, b) = limb.overflowing_sub(borrow);
+            *limb = v;
+            borrow = u64::from(b);
+            if borrow == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut carry = d.unsigned_abs();
+        for limb in limbs.iter_mut() {
+            let (v, c) = limb.overflowing_add(carry);
+            *limb = v;
+            carry = u64::from(c);
+            if carry == 0 {
+                break;
+            }
+        }
+    }
+}
+
+fn shift_right_one(limbs: &mut [u64; 5]) {
+    for i in 0..5 {
+        let high = limbs.get(i + 1).map_or(0, |next| next << 63);
+        limbs[i] = (limbs[i] >> 1) | high;
+    }
+}
+
+/// Σ kᵢ·Pᵢ for (Pᵢ, wNAF digits of kᵢ): one shared chain of doublings, each point adding its
+/// precomputed odd multiple where its digit is non-zero.
+fn straus(terms: &[(ProjectivePoint, Vec<i8>)]) -> ProjectivePoint {
+    let tables: Vec<[ProjectivePoint; 1 << (W - 2)]> =
+        terms.iter().map(|(p, _)| odd_multiples(p)).collect();
+    let longest = terms.iter().map(|(_, d)| d.len()).max().unwrap_or(0);
+    let mut acc = ProjectivePoint::IDENTITY;
+    for bit in (0..longest).rev() {
+        acc = acc.double();
+        for ((_, digits), table) in terms.iter().zip(&tables) {
+            match digits.get(bit).copied().unwrap_or(0) {
+                0 => {}
+                d if d > 0 => acc += table[(d as usize) / 2],
+                d => acc -= table[(d.unsigned_abs() as usize) / 2],
+            }
+        }
+    }
+    acc
+}
+
+/// P, 3P, 5P, …, (2^(W−1) − 1)·P.
+fn odd_multiples(p: &ProjectivePoint) -> [ProjectivePoint; 1 << (W - 2)] {
+    let twice = p.double();
+    let mut table = [*p; 1 << (W - 2)];
+    for i in 1..table.len() {
+        table[i] = table[i - 1] + twice;
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use k256::elliptic_curve::{Field, PrimeField};
+
+    use super::*;
+    use crate::identity::{DeviceKey, keccak256};
+
+    /// The tests' own random inputs (each assertion names the input it failed on).
+    fn rng() -> OsRng {
+        OsRng
+    }
+
+    fn signed(key: &DeviceKey, i: usize) -> (B256, Signature, PublicKey) {
+        let hash = keccak256(format!("message {i}"));
+        (hash, key.sign_hash(&hash), key.public_key())
+    }
+
+    fn items(set: &[(B256, Signature, PublicKey)]) -> Vec<BatchItem<'_>> {
+        set.iter()
+            .map(|(hash, signature, key)| BatchItem {
+                hash: *hash,
+                signature,
+                key,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wnaf_digits_sum_to_the_number_and_keep_their_form() {
+        let mut rng = rng();
+        for _ in 0..500 {
+            let mut k = [0u8; 32];
+            rng.fill_bytes(&mut k);
+            let digits = wnaf(&k);
+            // Σ dᵢ·2ⁱ as a scalar equals k reduced.
+            let mut sum = Scalar::ZERO;
+            let mut power = Scalar::ONE;
+            for d in &digits {
+                let d_scalar = Scalar::from(u64::from(d.unsigned_abs()));
+                sum += if *d < 0 { -d_scalar } else { d_scalar } * power;
+                power = power.double();
+            }
+            let expected = <Scalar as Reduce<U256>>::reduce_bytes(&k.into());
+            assert_eq!(sum, expected, "k = {}", hex::encode(k));
+            for (i, d) in digits.iter().enumerate() {
+                if *d != 0 {
+                    assert!(d % 2 != 0 && d.unsigned_abs() < 16, "digit {d}");
+                    let next = &digits[i + 1..digits.len().min(i + W as usize)];
+                    assert!(next.iter().all(|&n| n == 0), "digits after {i}: {next:?}");
+                }
+            }
+            assert_ne!(digits.last(), Some(&0));
+        }
+        assert!(wnaf(&[0u8; 32]).is_empty());
+        assert_eq!(wnaf(&u128_bytes(u128::MAX)).len(), 129);
+    }
+
+    #[test]
+    fn straus_agrees_with_k256() {
+        let mut rng = rng();
+        let mut terms = Vec::new();
+        let mut expected = ProjectivePoint::IDENTITY;
+        for _ in 0..6 {
+            let mut k = [0u8; 32];
+            rng.fill_bytes(&mut k);
+            let scalar = <Scalar as Reduce<U256>>::reduce_bytes(&k.into());
+            let point = ProjectivePoint::mul_by_generator(&Scalar::from(rng.next_u64()));
+            expected += point * scalar;
+            terms.push((point, wnaf(&scalar.to_bytes().into())));
+        }
+        assert_eq!(straus(&terms), expected);
+    }
+
+    #[test]
+    fn good_batches_pass() {
+        let keys: Vec<DeviceKey> = (0..3).map(|_| DeviceKey::generate()).collect();
+        assert!(verify_batch(&[]));
+        for n in [1, 2, 16, 40] {
+            let set: Vec<_> = (0..n).map(|i| signed(&keys[i % keys.len()], i)).collect();
+            assert!(verify_batch(&items(&set)), "batch of {n}");
+        }
+    }
+
+    #[test]
+    fn one_bad_item_fails_the_batch_wherever_it_is() {
+        let me = DeviceKey::generate();
+        let other = DeviceKey::generate();
+        let set: Vec<_> = (0..8).map(|i| signed(&me, i)).collect();
+        for bad in 0..set.len() {
+            let check = |tampered: (B256, Signature, PublicKey), what: &str| {
+                let mut batch = set.clone();
+                batch[bad] = tampered;
+                assert!(!verify_batch(&items(&batch)), "{what} at {bad}");
+            };
+            let (hash, signature, key) = set[bad];
+            check((keccak256("other"), signature, key), "another hash");
+            check((hash, signature, other.public_key()), "another key");
+            let (foreign_hash, foreign, _) = signed(&other, bad);
+            check((foreign_hash, foreign, key), "signed by another key");
+            let mut flipped = signature.to_bytes();
+            flipped[64] ^= 27 ^ 28;
+            let flipped = Signature::from_bytes(&flipped).unwrap();
+            check((hash, flipped, key), "the other parity of R");
+            // Each of these recovers to some key, never to this one.
+            assert_ne!(flipped.recover_public_key(&hash).unwrap(), key);
+        }
+    }
+
+    /// Two bad items whose errors cancel when every coefficient is 1: hashes moved by +δ·s₁
+    /// and −δ·s₂ leave residuals −δ·G and +δ·G. Random coefficients refuse them.
+    #[test]
+    fn bad_items_cannot_cancel_each_other() {
+        let me = DeviceKey::generate();
+        let set: Vec<_> = (0..2).map(|i| signed(&me, i)).collect();
+        let delta = Scalar::from(12345u64);
+        let moved = |(hash, signature, key): (B256, Signature, PublicKey), sign: bool| {
+            let bytes = signature.to_bytes();
+            let mut repr = FieldBytes::default();
+            repr.copy_from_slice(&bytes[32..64]);
+            let s = Scalar::from_repr(repr).unwrap();
+            let z = <Scalar as Reduce<U256>>::reduce_bytes(&hash.0.into());
+            let shift = delta * s;
+            let z = if sign { z + shift } else { z - shift };
+            (B256::from(<[u8; 32]>::from(z.to_bytes())), signature, key)
+        };
+        let bad = vec![moved(set[0], true), moved(set[1], false)];
+        assert!(bad[0].1.verify(&bad[0].0, &me.address()).is_err());
+        assert!(bad[1].1.verify(&bad[1].0, &me.address()).is_err());
+        // With coefficients 1 and 1 (a generator that gives 1) the errors cancel...
+        struct One;
+        impl RngCore for One {
+            fn next_u32(&mut self) -> u32 {
+                1
+            }
+            fn next_u64(&mut self) -> u64 {
+                1
+            }
+            fn fill_bytes(&mut self, dest: &mut [u8]) {
+                dest.fill(0);
+                dest[0] = 1;
+            }
+            fn try_fill_bytes(
+                &mut self,
+                dest: &mut [u8],
+            ) -> Result<(), k256::elliptic_curve::rand_core::Error> {
+                self.fill_bytes(dest);
+                Ok(())
+            }
+        }
+        assert!(verify_batch_with(&items(&bad), &mut One));
+        // ...and the random ones do not.
+        assert!(!verify_batch(&items(&bad)));
+    }
+
+    #[test]
+    fn out_of_range_parts_fail() {
+        let me = DeviceKey::generate();
+        let (hash, signature, key) = signed(&me, 0);
+        // An r that is no point's x (about half of all x are), so R cannot be lifted.
+        let no_x = (1u8..=255)
+            .find(|x| {
+                let mut bytes = FieldBytes::default();
+                bytes[31] = *x;
+                bool::from(AffinePoint::decompress(&bytes, Choice::from(0)).is_none())
+            })
+            .unwrap();
+        let mut bytes = signature.to_bytes();
+        bytes[..32].fill(0);
+        bytes[31] = no_x;
+        let no_point = Signature::from_bytes(&bytes).unwrap();
+        assert!(no_point.recover_public_key(&hash).is_err());
+        assert!(!verify_batch(&items(&[(hash, no_point, key)])));
+        // The same next to good items.
+        let mut set: Vec<_> = (1..5).map(|i| signed(&me, i)).collect();
+        set.insert(2, (hash, no_point, key));
+        assert!(!verify_batch(&items(&set)));
+    }
+}

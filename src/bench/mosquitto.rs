@@ -1,0 +1,259 @@
+//! The ingest goal's yardstick: Mosquitto alone carrying the same signed messages, measured
+//! in the same run. Two ways: Mosquitto's own command-line clients (`mosquitto_pub -l` to
+//! `mosquitto_sub -C`, QoS 1), which is what issue 7's goal names, and the Rust client the
+//! cloud uses (rumqttc, 100 in flight) on both ends, a harder bar.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pitlane_shared::identity::DeviceKey;
+use pitlane_shared::topics::{self, UpKind};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+
+use super::{BenchError, Figure, Kill, WAIT, publish_all, signed_messages, step};
+
+/// Name of the command-line baseline's figure (the goal line looks it up).
+pub const CLI_FIGURE: &str = "Mosquitto alone, mosquitto_pub → mosquitto_sub";
+
+/// A private Mosquitto on a free loopback port; killed when dropped.
+struct Broker {
+    port: u16,
+    _process: Kill,
+}
+
+fn installed(names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Starts Mosquitto with `max_queued_messages 0` (unlimited): its default of 1,000 silently
+/// drops QoS 1 messages queued for a slow subscriber, which would flatter the figure.
+async fn broker(dir: &Path) -> Result<Broker, BenchError> {
+    let bin = installed(&["/usr/sbin/mosquitto", "/usr/bin/mosquitto"])
+        .ok_or_else(|| step("mosquitto is not installed (Debian: apt-get install mosquitto)"))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| step(e.to_string()))?
+        .port();
+    std::fs::create_dir_all(dir).map_err(|e| step(e.to_string()))?;
+    let conf = dir.join(format!("mosquitto-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n"
+        ),
+    )
+    .map_err(|e| step(e.to_string()))?;
+    let process = Kill(
+        Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| step(e.to_string()))?,
+    );
+    let deadline = Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if Instant::now() > deadline {
+            return Err(step("mosquitto does not listen"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Broker {
+        port,
+        _process: process,
+    })
+}
+
+/// Both baselines with `n` freshly signed telemetry messages; a baseline that cannot run is
+/// reported through `progress` and left out.
+pub async fn baselines(dir: &Path, n: usize, progress: &dyn Fn(&str)) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    progress("Mosquitto alone: mosquitto_pub → mosquitto_sub");
+    match cli_rate(dir, n).await {
+        Ok(f) => figures.push(f),
+        Err(e) => progress(&format!("mosquitto_pub → mosquitto_sub: {e}")),
+    }
+    progress("Mosquitto alone: Rust clients on both ends");
+    match rust_clients_rate(dir, n).await {
+        Ok(f) => figures.push(f),
+        Err(e) => progress(&format!("mosquitto with Rust clients: {e}")),
+    }
+    figures
+}
+
+/// `mosquitto_pub -l` publishing one message per line of a file to `mosquitto_sub -C`, both
+/// QoS 1. The clock runs from starting the publisher to the subscriber exiting after the
+/// last message. The subscriber is known to be subscribed when it has printed a retained
+/// marker message, which it receives on subscribing.
+async fn cli_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
+    let (Some(pub_bin), Some(sub_bin)) = (
+        installed(&["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"]),
+        installed(&["/usr/bin/mosquitto_sub", "/usr/local/bin/mosquitto_sub"]),
+    ) else {
+        return Err(step(
+            "mosquitto_pub/mosquitto_sub are not installed (Debian: apt-get install mosquitto-clients)",
+        ));
+    };
+    let broker = broker(dir).await?;
+    let port = broker.port.to_string();
+    let key = DeviceKey::generate();
+    let topic = topics::up(key.address(), UpKind::Telemetry);
+    let mut lines = Vec::new();
+    for message in signed_messages(&key, n)? {
+        // Compact JSON never holds a raw newline, so each message is one line.
+        if message.contains(&b'\n') {
+            return Err(step("a signed message spans lines"));
+        }
+        lines.extend_from_slice(&message);
+        lines.push(b'\n');
+    }
+    let input = dir.join("messages.txt");
+    std::fs::write(&input, lines).map_err(|e| step(e.to_string()))?;
+    let output = dir.join("received.txt");
+    let marker = "pitlane-bench-ready";
+    let status = Command::new(&pub_bin)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-q",
+            "1",
+            "-r",
+            "-t",
+            &topic,
+        ])
+        .args(["-m", marker])
+        .status()
+        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
+    if !status.success() {
+        return Err(step(format!("mosquitto_pub (marker): {status}")));
+    }
+    let received = std::fs::File::create(&output).map_err(|e| step(e.to_string()))?;
+    let mut sub = Kill(
+        Command::new(&sub_bin)
+            .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &topic])
+            .args(["-C", &(n + 1).to_string()])
+            .stdout(received)
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| step(format!("mosquitto_sub: {e}")))?,
+    );
+    let deadline = Instant::now() + WAIT;
+    while !std::fs::read_to_string(&output)
+        .map_err(|e| step(e.to_string()))?
+        .starts_with(marker)
+    {
+        if Instant::now() > deadline {
+            return Err(step("mosquitto_sub did not subscribe"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let start = Instant::now();
+    let publisher = Command::new(&pub_bin)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-q",
+            "1",
+            "-t",
+            &topic,
+            "-l",
+        ])
+        .stdin(std::fs::File::open(&input).map_err(|e| step(e.to_string()))?)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
+    let published = tokio::task::spawn_blocking(move || publisher.wait_with_output());
+    loop {
+        if let Some(status) = sub.0.try_wait().map_err(|e| step(e.to_string()))? {
+            if !status.success() {
+                return Err(step(format!("mosquitto_sub: {status}")));
+            }
+            break;
+        }
+        if Instant::now() > deadline + WAIT {
+            return Err(step("mosquitto_sub did not get every message in time"));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let elapsed = start.elapsed();
+    let published = published
+        .await
+        .map_err(|e| step(e.to_string()))?
+        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
+    if !published.status.success() {
+        return Err(step(format!(
+            "mosquitto_pub: {}: {}",
+            published.status,
+            String::from_utf8_lossy(&published.stderr).trim()
+        )));
+    }
+    let got = std::fs::read_to_string(&output)
+        .map_err(|e| step(e.to_string()))?
+        .lines()
+        .count();
+    if got != n + 1 {
+        return Err(step(format!(
+            "mosquitto_sub got {} of {n}",
+            got.saturating_sub(1)
+        )));
+    }
+    Ok(Figure {
+        name: format!("{CLI_FIGURE} ({n}, QoS 1)"),
+        value: format!("{:.0} /s", n as f64 / elapsed.as_secs_f64()),
+    })
+}
+
+/// The same messages from a rumqttc publisher (100 in flight) to a rumqttc subscriber.
+async fn rust_clients_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
+    let broker = broker(dir).await?;
+    let port = broker.port;
+    let key = DeviceKey::generate();
+    let topic = topics::up(key.address(), UpKind::Telemetry);
+    let messages = signed_messages(&key, n)?;
+
+    let mut options = MqttOptions::new("bench-sub", "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (sub, mut sub_loop) = AsyncClient::new(options, 1000);
+    sub.subscribe(topic.clone(), QoS::AtLeastOnce)
+        .await
+        .map_err(|e| step(e.to_string()))?;
+    loop {
+        match tokio::time::timeout(WAIT, sub_loop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => break,
+            Ok(Ok(_)) => {}
+            _ => return Err(step("subscriber did not subscribe")),
+        }
+    }
+    let received = tokio::spawn(async move {
+        let mut got = 0;
+        while got < n {
+            match tokio::time::timeout(WAIT, sub_loop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(_)))) => got += 1,
+                Ok(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        got
+    });
+    let start = Instant::now();
+    publish_all("127.0.0.1", port, None, "bench-pub", &topic, messages).await?;
+    let got = received.await.map_err(|e| step(e.to_string()))?;
+    let elapsed = start.elapsed();
+    if got < n {
+        return Err(step(format!("the subscriber got {got} of {n}")));
+    }
+    Ok(Figure {
+        name: format!("Mosquitto alone, rumqttc publisher → rumqttc subscriber ({n}, QoS 1)"),
+        value: format!("{:.0} /s", n as f64 / elapsed.as_secs_f64()),
+    })
+}
