@@ -90,7 +90,52 @@
     });
   }
 
+  // Setting a first password: the wallet signs the challenge shown on the page, the
+  // signature goes into the form's paste field, and the form is sent as without script.
+  function walletSign(box) {
+    var form = box.closest("form");
+    var wallet = box.getAttribute("data-wallet-sign");
+    var status = box.querySelector(".wallet-status");
+    var button = box.querySelector("button");
+    var signature = form.querySelector("[name=signature]");
+    var message = form.querySelector("[name=message]").value;
+    button.addEventListener("click", function () {
+      // The other fields first, so the user does not sign for a form that is refused.
+      var invalid = Array.prototype.filter.call(form.elements, function (el) {
+        return el !== signature && el.willValidate && !el.checkValidity();
+      });
+      if (invalid.length) {
+        invalid[0].reportValidity();
+        return;
+      }
+      button.disabled = true;
+      status.textContent = "Waiting for the wallet…";
+      window.ethereum.request({ method: "eth_requestAccounts" })
+        .then(function (accounts) {
+          var ours = (accounts || []).some(function (a) { return String(a).toLowerCase() === wallet.toLowerCase(); });
+          if (!ours) throw new Error("Choose this account's wallet " + wallet + " in your browser wallet.");
+          status.textContent = "Sign the message in your wallet…";
+          return window.ethereum.request({ method: "personal_sign", params: [toHex(message), wallet] });
+        })
+        .then(function (signed) {
+          signature.value = signed;
+          status.textContent = "Signed: setting the password…";
+          if (form.requestSubmit) form.requestSubmit();
+          else form.submit();
+        })
+        .catch(function (err) {
+          status.textContent = err && err.message ? err.message : "The wallet did not sign.";
+          button.disabled = false;
+        });
+    });
+  }
+
   function setupWallet() {
+    var sign = document.querySelector("[data-wallet-sign]");
+    if (sign) {
+      sign.hidden = false;
+      walletSign(sign);
+    }
     var login = document.querySelector("[data-wallet-login]");
     if (login) {
       login.hidden = false;
@@ -151,6 +196,39 @@
     });
   }
 
+  // A command's status, followed until it settles: asked often at first, then less (the
+  // server's sweeper turns a command the car never answers to expired, which ends this).
+  // The element's data-follow names the command it shows; a newer command takes it over.
+  function followCommand(out, url, settled) {
+    var delay = 500;
+    out.setAttribute("data-follow", url);
+    var follow = function () {
+      getJson(url).then(function (s) {
+        if (out.getAttribute("data-follow") !== url) return;
+        out.textContent = s.text;
+        out.setAttribute("data-status", s.status);
+        if (s.status === "pending") {
+          window.setTimeout(follow, delay);
+          delay = Math.min(delay * 2, 5000);
+        } else {
+          out.removeAttribute("data-follow");
+          settled();
+        }
+      }, function (err) {
+        if (out.getAttribute("data-follow") !== url) return;
+        out.textContent = err.message;
+        out.removeAttribute("data-follow");
+        settled();
+      });
+    };
+    follow();
+  }
+
+  // A command sent without script (or by another page, such as clearing trouble codes)
+  // is shown pending with a refresh link; with script it follows by itself.
+  var pending = document.querySelector("#command-status[data-follow]");
+  if (pending) followCommand(pending, pending.getAttribute("data-follow"), function () {});
+
   // Vehicle commands: send, then follow the command's status until it settles.
   document.querySelectorAll("[data-command]").forEach(function (button) {
     var form = button.closest("form");
@@ -160,21 +238,11 @@
       var out = document.getElementById("command-status");
       var token = csrf(form);
       button.disabled = true;
+      out.removeAttribute("data-follow");
       out.textContent = button.textContent.trim() + ": sending…";
       postJson(form.getAttribute("data-json-action"), token, { action: button.getAttribute("data-command") })
         .then(function (sent) {
-          var follow = function () {
-            getJson(sent.statusUrl).then(function (s) {
-              out.textContent = s.text;
-              out.setAttribute("data-status", s.status);
-              if (s.status === "pending") window.setTimeout(follow, 500);
-              else button.disabled = false;
-            }, function (err) {
-              out.textContent = err.message;
-              button.disabled = false;
-            });
-          };
-          follow();
+          followCommand(out, sent.statusUrl, function () { button.disabled = false; });
         })
         .catch(function (err) {
           out.textContent = err.message;

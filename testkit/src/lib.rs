@@ -1,6 +1,6 @@
 //! Test helpers shared by the workspace's test suites (a dev-dependency only): a private
-//! Mosquitto broker on a free loopback port ([`Mosquitto`]) and a throwaway PKI of PEM files
-//! for the TLS tests ([`TestPki`]).
+//! Mosquitto broker on a free loopback port ([`Mosquitto`]), a stand-in device's MQTT link
+//! ([`DeviceLink`]) and a throwaway PKI of PEM files for the TLS tests ([`TestPki`]).
 //!
 //! Tests that need Mosquitto skip with a message when it is not installed:
 //!
@@ -15,9 +15,11 @@
 //! # }
 //! ```
 
+mod device_link;
 mod logins;
 mod mosquitto;
 mod pki;
 
+pub use device_link::{DeviceLink, device_options};
 pub use mosquitto::{Mosquitto, MosquittoConfig, TlsListener, free_port, mosquitto_binary};
 pub use pki::TestPki;

@@ -2,7 +2,8 @@
 //! vehicle sends commands to its paired device through the MQTT layer (the same checks as
 //! `POST /v1/vehicle/{tokenId}/commands/…`, without a privilege token: the panel session is
 //! the owner's). Without script the form posts and the page shows the status with a
-//! refresh link; with script the status follows until it settles.
+//! refresh link; with script the status follows until it settles, also for a command the
+//! page was opened with (`?command=`, as after clearing trouble codes with the car).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -93,6 +94,12 @@ pub async fn status_of(
     }))
 }
 
+/// Where a command's status is read as JSON (owner only: another user's vehicle or
+/// command is 404).
+fn status_url(vehicle_id: &str, request_id: &str) -> String {
+    format!("/panel/vehicles/{vehicle_id}/commands/{request_id}")
+}
+
 /// Why commands cannot be sent to this vehicle now, if they cannot.
 fn unavailable(state: &AppState, linked: &Linked) -> Option<&'static str> {
     if linked.paired.is_none() {
@@ -108,6 +115,10 @@ fn unavailable(state: &AppState, linked: &Linked) -> Option<&'static str> {
 pub fn panel(user: &PanelUser, linked: &Linked, sent: Option<&CommandView>) -> Markup {
     let base = format!("/panel/vehicles/{}", linked.vehicle.id);
     let no_device = linked.paired.is_none();
+    // A pending command's status URL: the page's script follows it until it settles.
+    let follow = sent
+        .filter(|s| s.status == "pending")
+        .map(|s| status_url(&linked.vehicle.id, &s.request_id));
     html! {
         section.card aria-labelledby="commands-title" {
             h2 #commands-title { "Commands" }
@@ -120,7 +131,8 @@ pub fn panel(user: &PanelUser, linked: &Linked, sent: Option<&CommandView>) -> M
                     }
                 }
             }
-            p #command-status role="status" aria-live="polite" data-status=(sent.map(|s| s.status.as_str()).unwrap_or("")) {
+            p #command-status role="status" aria-live="polite" data-status=(sent.map(|s| s.status.as_str()).unwrap_or(""))
+                data-follow=[follow.as_deref()] {
                 @if let Some(s) = sent {
                     (s.text)
                     @if s.status == "pending" { " · " a href=(format!("{base}?command={}", s.request_id)) { "Refresh" } }
@@ -216,7 +228,7 @@ async fn send_json(
     match send(&state, &user, &vehicle_id, &body.action).await {
         Ok(rid) => Json(json!({
             "requestId": rid,
-            "statusUrl": format!("/panel/vehicles/{vehicle_id}/commands/{rid}"),
+            "statusUrl": status_url(&vehicle_id, &rid),
         }))
         .into_response(),
         Err(e) => e.into_json(),

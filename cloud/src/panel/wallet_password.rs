@@ -1,7 +1,8 @@
 //! A first password for an account that has none (it signed up with its wallet through the
 //! Web3 challenge). Re-authentication is a fresh signature by the account's own wallet over
 //! a Web3 challenge (EIP-191, as wallet login): the page shows the message to sign and takes
-//! the signature back, so no script is needed. An account without an email also picks a
+//! the signature back, pasted (no script needed) or filled in by the page's script from a
+//! browser wallet's `personal_sign`. An account without an email also picks a
 //! user name, which the login form accepts in place of an email. Accounts that have a
 //! password change it with the current one instead (`password.rs`); this path refuses them.
 
@@ -124,6 +125,13 @@ fn sign_page(user: &PanelUser, account: &User, form: &SetForm, problem: Option<&
                 }
                 (layout::field("New password", "password", "password", "new-password", ""))
                 (layout::field("Repeat the new password", "confirm", "password", "new-password", ""))
+                // Shown by the page's script when a browser wallet is there: it signs the
+                // message, fills in the signature and sends the form.
+                div.wallet-sign hidden data-wallet-sign=(wallet) {
+                    p.hint { "Or, with a browser wallet: fill in the fields above, then let the wallet sign the message." }
+                    button type="button" data-action="wallet-sign" { "Sign with wallet and set password" }
+                    p.wallet-status role="status" aria-live="polite" {}
+                }
                 div.actions {
                     button type="submit" { "Set password" }
                     a href="/panel/account" { "Cancel" }

@@ -1,7 +1,8 @@
 //! Shared parts of the MQTT tests: the brokers a test runs against (the embedded one always;
 //! Mosquitto from `PITLANE_TEST_MOSQUITTO_URL`, else a private one when installed), a test
-//! device (registered, logged in with its MQTT password, publishing signed envelopes, reading
-//! its commands), a vehicle paired with it, and polling with a generous deadline.
+//! device (registered, logged in with its MQTT password through the testkit's
+//! [`DeviceLink`], publishing signed envelopes, reading its commands), a vehicle paired with
+//! it, and polling with a generous deadline.
 
 #![allow(dead_code)]
 
@@ -13,12 +14,10 @@ use pitlane_cloud::registry::{self, NewDevice};
 use pitlane_shared::envelope::Envelope;
 use pitlane_shared::identity::{Address, DeviceKey};
 use pitlane_shared::topics::{self, UpKind};
-use pitlane_testkit::{Mosquitto, MosquittoConfig};
+use pitlane_testkit::{DeviceLink, Mosquitto, MosquittoConfig, device_options};
 use reqwest::Method;
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{LastWill, QoS};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::devices_support::{FORD_VIN, call, vehicle_from_vin};
 use crate::helpers::{Backend, TestApp, spawn_app};
@@ -222,54 +221,20 @@ impl TestDevice {
 
     /// Connects to the broker at `addr` (plain MQTT) with `password`; None when it refuses.
     pub async fn connect_at(&self, addr: SocketAddr, password: &str) -> Option<DeviceConn> {
-        let mut options = MqttOptions::new(self.lower(), addr.ip().to_string(), addr.port());
+        let mut options = device_options(addr, &self.lower(), password);
         options
             .set_clean_session(false)
-            .set_keep_alive(Duration::from_secs(30))
-            .set_credentials(self.lower(), password)
-            .set_max_packet_size(1 << 20, 1 << 20)
             .set_last_will(LastWill::new(
                 topics::up(self.address, UpKind::Status),
                 self.status("offline"),
                 QoS::AtLeastOnce,
                 true,
             ));
-        let (client, mut events) = AsyncClient::new(options, 256);
-        client
-            .subscribe(topics::command(self.address), QoS::AtLeastOnce)
-            .await
-            .expect("subscribe");
-        let (tx, commands) = mpsc::unbounded_channel();
-        let (up_tx, mut up_rx) = mpsc::unbounded_channel::<bool>();
-        let task = tokio::spawn(async move {
-            loop {
-                match events.poll().await {
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = up_tx.send(true);
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        let _ = tx.send(p.payload.to_vec());
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        let _ = up_tx.send(false);
-                        return;
-                    }
-                }
-            }
-        });
-        match tokio::time::timeout(WAIT, up_rx.recv()).await {
-            Ok(Some(true)) => Some(DeviceConn {
-                client,
-                commands,
-                task,
-                topic_device: self.address,
-            }),
-            _ => {
-                task.abort();
-                None
-            }
-        }
+        let link = DeviceLink::connect(options, &topics::command(self.address), WAIT).await?;
+        Some(DeviceConn {
+            link,
+            topic_device: self.address,
+        })
     }
 }
 
@@ -289,12 +254,10 @@ pub fn signed_as(key: &DeviceKey, subject: &str, kind: UpKind, data: Value) -> V
     .expect("bytes")
 }
 
-/// A connected device.
+/// A connected device: its link (receiving on `down/command`) and the address its
+/// `up/{kind}` topics are named after.
 pub struct DeviceConn {
-    pub client: AsyncClient,
-    /// Command payloads received on the device's `down/command`.
-    pub commands: mpsc::UnboundedReceiver<Vec<u8>>,
-    task: JoinHandle<()>,
+    link: DeviceLink,
     topic_device: Address,
 }
 
@@ -307,29 +270,17 @@ impl DeviceConn {
 
     /// Publishes on any topic (the embedded broker has no ACLs; Mosquitto here neither).
     pub async fn publish_on(&self, topic: &str, kind: UpKind, payload: Vec<u8>) {
-        self.client
-            .publish(topic, QoS::AtLeastOnce, kind.retained(), payload)
-            .await
-            .expect("publish");
+        self.link.publish(topic, kind.retained(), payload).await;
     }
 
     /// The next command received.
     pub async fn next_command(&mut self) -> Vec<u8> {
-        tokio::time::timeout(WAIT, self.commands.recv())
-            .await
-            .expect("no command within the deadline")
-            .expect("connection alive")
+        self.link.next(WAIT).await
     }
 
     /// Drops the connection without DISCONNECT (a lost link: the broker sends the will).
     pub fn kill(self) {
         drop(self);
-    }
-}
-
-impl Drop for DeviceConn {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

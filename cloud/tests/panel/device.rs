@@ -1,7 +1,8 @@
 //! An aftermarket device for the panel tests: registered, paired with a user's vehicle
 //! (registry rows written directly: claim, mint and pair have their own tests), connected
-//! to the cloud's embedded broker with its MQTT password, publishing signed envelopes and
-//! checking the commands it receives with the agent's own verifier.
+//! to the cloud's embedded broker with its MQTT password (the testkit's [`DeviceLink`]),
+//! publishing signed envelopes and checking the commands it receives with the agent's own
+//! verifier.
 
 use std::time::{Duration, SystemTime};
 
@@ -10,10 +11,8 @@ use pitlane_shared::command::{CommandVerifier, SeenCommands, Verdict};
 use pitlane_shared::envelope::Envelope;
 use pitlane_shared::identity::{Address, DeviceKey};
 use pitlane_shared::topics::{self, UpKind};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use pitlane_testkit::{DeviceLink, device_options};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::support::Panel;
 
@@ -24,19 +23,6 @@ pub struct TestDevice {
     key: DeviceKey,
     address: Address,
     password: String,
-}
-
-/// A device connected to the broker and subscribed to its command topic.
-pub struct DeviceConn {
-    client: AsyncClient,
-    commands: mpsc::UnboundedReceiver<Vec<u8>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for DeviceConn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// The agent's verifier remembers nothing here: every command is new.
@@ -130,66 +116,28 @@ impl TestDevice {
     }
 
     /// Connects to the panel's embedded broker and subscribes to the command topic.
-    pub async fn connect(&self, panel: &Panel) -> DeviceConn {
+    pub async fn connect(&self, panel: &Panel) -> DeviceLink {
         let mqtt = panel.state.mqtt.as_ref().expect("MQTT layer");
         assert!(mqtt.wait_ready(WAIT).await, "the MQTT link never got ready");
         let addr = mqtt.broker_addr().expect("embedded broker");
-        let mut options = MqttOptions::new(self.lower(), addr.ip().to_string(), addr.port());
-        options
-            .set_keep_alive(Duration::from_secs(30))
-            .set_credentials(self.lower(), &self.password)
-            .set_max_packet_size(1 << 20, 1 << 20);
-        let (client, mut events) = AsyncClient::new(options, 64);
-        client
-            .subscribe(topics::command(self.address), QoS::AtLeastOnce)
+        let options = device_options(addr, &self.lower(), &self.password);
+        DeviceLink::connect(options, &topics::command(self.address), WAIT)
             .await
-            .expect("subscribe");
-        let (tx, commands) = mpsc::unbounded_channel();
-        let (up_tx, mut up_rx) = mpsc::unbounded_channel::<bool>();
-        let task = tokio::spawn(async move {
-            loop {
-                match events.poll().await {
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = up_tx.send(true);
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        let _ = tx.send(p.payload.to_vec());
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        let _ = up_tx.send(false);
-                        return;
-                    }
-                }
-            }
-        });
-        let up = tokio::time::timeout(WAIT, up_rx.recv()).await;
-        assert!(
-            matches!(up, Ok(Some(true))),
-            "the device could not subscribe"
-        );
-        DeviceConn {
-            client,
-            commands,
-            task,
-        }
+            .expect("the device could not subscribe")
     }
 
     /// Publishes a signed envelope on this device's `up/{kind}` topic.
-    pub async fn publish(&self, conn: &DeviceConn, kind: UpKind, data: Value) {
-        conn.client
-            .publish(
-                topics::up(self.address, kind),
-                QoS::AtLeastOnce,
-                kind.retained(),
-                self.envelope(kind, data),
-            )
-            .await
-            .expect("publish");
+    pub async fn publish(&self, conn: &DeviceLink, kind: UpKind, data: Value) {
+        conn.publish(
+            &topics::up(self.address, kind),
+            kind.retained(),
+            self.envelope(kind, data),
+        )
+        .await;
     }
 
     /// Reports the device online.
-    pub async fn online(&self, conn: &DeviceConn) {
+    pub async fn online(&self, conn: &DeviceLink) {
         self.publish(
             conn,
             UpKind::Status,
@@ -199,11 +147,8 @@ impl TestDevice {
     }
 
     /// The next command, checked as the agent checks it: (request id, action).
-    pub async fn next_command(&self, panel: &Panel, conn: &mut DeviceConn) -> (String, String) {
-        let bytes = tokio::time::timeout(WAIT, conn.commands.recv())
-            .await
-            .expect("no command within the deadline")
-            .expect("connection alive");
+    pub async fn next_command(&self, panel: &Panel, conn: &mut DeviceLink) -> (String, String) {
+        let bytes = conn.next(WAIT).await;
         let cloud = panel.state.mqtt.as_ref().expect("mqtt").command_address();
         match CommandVerifier::new(cloud, self.address).verify(&bytes, SystemTime::now(), &Fresh) {
             Verdict::Execute(v) => (v.command.request_id, v.command.action),
@@ -212,7 +157,7 @@ impl TestDevice {
     }
 
     /// Answers a command as executed.
-    pub async fn executed(&self, conn: &DeviceConn, request_id: &str, action: &str) {
+    pub async fn executed(&self, conn: &DeviceLink, request_id: &str, action: &str) {
         self.publish(
             conn,
             UpKind::Result,

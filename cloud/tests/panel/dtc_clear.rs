@@ -1,6 +1,7 @@
 //! Clearing trouble codes from the vehicle page: the confirmation step, the record cleared,
 //! the car asked over MQTT (a real device on the embedded broker receives `dtc.clear` and
-//! answers) only while its device is online, and nothing of it for another user or a form
+//! answers) only while its device is online, the command's status page and JSON (which the
+//! page's script follows while it is pending), and nothing of it for another user or a form
 //! without this session's CSRF token.
 
 use std::time::Duration;
@@ -179,13 +180,81 @@ async fn the_car_is_asked_to_clear_its_codes_only_while_its_device_is_online() {
         "{}",
         page.body
     );
+    // While pending, the page names the status the script follows (without script: a
+    // refresh link), and the status reads the same there.
+    let status_path = format!("{page_path}/commands/{request_id}");
+    assert!(
+        page.body
+            .contains(&format!("data-follow=\"{status_path}\""))
+            && page
+                .body
+                .contains(&format!("href=\"{page_path}?command={request_id}\"")),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        status_json(&mut a, &status_path).await,
+        (
+            StatusCode::OK,
+            "pending".to_owned(),
+            "Clear trouble codes: pending".to_owned()
+        )
+    );
     device.executed(&conn, request_id, "dtc.clear").await;
-    wait_for(&mut a, &location, "Clear trouble codes: executed").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while status_json(&mut a, &status_path).await.1 == "pending" {
+        assert!(tokio::time::Instant::now() < deadline, "still pending");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status_json(&mut a, &status_path).await,
+        (
+            StatusCode::OK,
+            "executed".to_owned(),
+            "Clear trouble codes: executed".to_owned()
+        )
+    );
+    let settled = wait_for(&mut a, &location, "Clear trouble codes: executed").await;
+    assert!(!settled.contains("data-follow"), "settled: {settled}");
 
-    // Another user cannot read the command's status.
-    let (_, mut b) = panel.logged_in("curious@example.com").await;
-    let status = b.get(&format!("{page_path}/commands/{request_id}")).await;
-    assert_eq!(status.status, StatusCode::NOT_FOUND);
+    // Another user cannot read the command's status: not under the owner's vehicle, not
+    // under a vehicle of their own that has a token and a device, not on their page.
+    let (other, mut b) = panel.logged_in("curious@example.com").await;
+    let theirs = vehicle(&panel, &other.id).await;
+    let _their_device = TestDevice::paired(&panel, &other.id, &theirs.id).await;
+    let their_page = format!("/panel/vehicles/{}", theirs.id);
+    for path in [
+        status_path.clone(),
+        format!("{their_page}/commands/{request_id}"),
+    ] {
+        let (status, ..) = status_json(&mut b, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let shown = b
+        .get(&format!(
+            "{their_page}?done=codes-cleared&command={request_id}"
+        ))
+        .await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(
+        !shown.body.contains("Clear trouble codes:") && !shown.body.contains("data-follow"),
+        "{}",
+        shown.body
+    );
+    // Ids not shaped like ours, and a missing one, read the same for the owner.
+    for rid in ["not-an-id".to_owned(), pitlane_cloud::devices::new_id()] {
+        let (status, ..) = status_json(&mut a, &format!("{page_path}/commands/{rid}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{rid}");
+    }
     drop(conn);
     panel.stop().await;
+}
+
+/// A command's status JSON as the page's script reads it: (HTTP status, status, text).
+async fn status_json(b: &mut Browser, path: &str) -> (StatusCode, String, String) {
+    let page = b.get(path).await;
+    let body: serde_json::Value = serde_json::from_str(&page.body)
+        .unwrap_or_else(|e| panic!("{path} answered no JSON ({e}): {}", page.body));
+    let field = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    (page.status, field("status"), field("text"))
 }

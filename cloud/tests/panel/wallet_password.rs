@@ -2,7 +2,8 @@
 //! wallet over a challenge the page shows, a user name to log in with (the account has no
 //! email), and then password login works. A wrong or replayed signature, another wallet's
 //! signature, a missing or forged CSRF token, and an account that has a password already
-//! change nothing.
+//! change nothing. The page offers a browser wallet through `panel.js` (no inline script);
+//! the browser steps that click it are in the root package's `tests/panel.rs`.
 
 use pitlane_cloud::accounts::users;
 use pitlane_shared::identity::DeviceKey;
@@ -46,16 +47,20 @@ fn value_of(page: &Page, name: &str) -> String {
         .to_owned()
 }
 
+/// Text as the browser reads it from the page's HTML.
+fn unescape(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 /// The message the page asks the wallet to sign, as the user would copy it.
 fn message_of(page: &Page) -> String {
     let marker = "readonly spellcheck=\"false\">";
     let start = page.body.find(marker).expect("message") + marker.len();
     let text = &page.body[start..];
-    let text = &text[..text.find("</textarea>").expect("end")];
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+    unescape(&text[..text.find("</textarea>").expect("end")])
 }
 
 /// Asks for a challenge on the account page: (page, csrf, state, message).
@@ -260,6 +265,67 @@ async fn an_account_with_a_password_cannot_set_one_without_it() {
         StatusCode::UNAUTHORIZED,
         "{}",
         user.id
+    );
+    panel.stop().await;
+}
+
+/// What the page's script needs to sign with a browser wallet: a hidden wallet section
+/// naming the account's wallet, and the message carried in the form's `message` field
+/// exactly as stored (the script signs that value; signing it sets the password). The paste
+/// field stays for browsers without script, and the page has no inline script.
+#[tokio::test]
+async fn the_sign_page_carries_what_a_browser_wallet_signs() {
+    let panel = Panel::start(false).await;
+    let wallet = DeviceKey::generate();
+    let mut a = wallet_login(&panel, &wallet).await;
+    let (page, csrf, state, message) = challenge(&mut a).await;
+    let lower = wallet.address().to_lowercase_hex();
+    for needle in [
+        format!("<div class=\"wallet-sign\" hidden data-wallet-sign=\"{lower}\">"),
+        "data-action=\"wallet-sign\"".to_owned(),
+        "name=\"signature\" type=\"text\"".to_owned(),
+    ] {
+        assert!(page.body.contains(&needle), "{needle}: {}", page.body);
+    }
+    assert_eq!(
+        page.body.matches("<script").count(),
+        page.body
+            .matches("<script src=\"/panel/assets/panel.js?v=")
+            .count(),
+        "only the panel's script file: {}",
+        page.body
+    );
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+
+    let carried = unescape(&value_of(&page, "message"));
+    assert_eq!(carried, message, "the form carries the message unchanged");
+    let signed = wallet.sign_message(carried.as_bytes()).to_string();
+    let done = a
+        .post(
+            "/panel/account/password/set",
+            &[
+                ("csrf", csrf.as_str()),
+                ("state", &state),
+                ("message", &carried),
+                ("signature", &signed),
+                ("username", "wallet.fill"),
+                ("password", NEW_PASSWORD),
+                ("confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        "/panel/account?done=password-set",
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        password_login(&panel, "wallet.fill", NEW_PASSWORD).await,
+        StatusCode::SEE_OTHER
     );
     panel.stop().await;
 }
