@@ -1,15 +1,21 @@
 //! The web panel in headless Chromium (WebDriver): registration and email verification,
 //! keyboard use, API key creation, a bulk VIN decode to the CSV, a geofence created and edited
-//! (a cell toggled on the drawing), linking and logging in with a browser wallet, the phone
-//! layout, and (on the whole system of `pitlane up`) unlocking
-//! the demo car with the command's status turning to executed. Each failing step leaves a
-//! screenshot in `target/panel-screenshots/`. Without chromedriver and Chromium the tests
-//! say so and pass.
+//! (a cell toggled on the drawing), linking and logging in with a browser wallet, a wallet
+//! account's first password set with the wallet button, a pending command's status followed
+//! on the vehicle page, the phone layout, and (on the whole system of `pitlane up`) unlocking
+//! the demo car with the command's status turning to executed, and clearing its trouble codes
+//! with the car, the status following by itself.
+//! Each failing step leaves a screenshot in `target/panel-screenshots/`. Without chromedriver
+//! and Chromium the tests say so and pass.
 
 #[path = "panel/cloud.rs"]
 mod cloud;
+#[path = "panel/command_follow.rs"]
+mod command_follow;
 #[path = "panel/driver.rs"]
 mod driver;
+#[path = "panel/first_password.rs"]
+mod first_password;
 #[path = "panel/steps.rs"]
 mod steps;
 
@@ -212,6 +218,42 @@ async fn journey(b: &mut Browser, cloud: &Cloud) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_account_sets_its_first_password_with_the_browser_wallet() {
+    let Some((driver_path, browser_path)) = browser_or_skip() else {
+        return;
+    };
+    let cloud = Cloud::start().await.expect("cloud");
+    let chromedriver = driver::Driver::start(&driver_path, &browser_path)
+        .await
+        .expect("chromedriver");
+    let mut b = Browser::new(
+        chromedriver.session(1280, 900).await.expect("browser"),
+        cloud.url(""),
+    );
+    let outcome = first_password::journey(&mut b).await;
+    b.finish(outcome).await;
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_command_on_the_vehicle_page_follows_by_itself() {
+    let Some((driver_path, browser_path)) = browser_or_skip() else {
+        return;
+    };
+    let cloud = Cloud::start().await.expect("cloud");
+    let chromedriver = driver::Driver::start(&driver_path, &browser_path)
+        .await
+        .expect("chromedriver");
+    let mut b = Browser::new(
+        chromedriver.session(1280, 900).await.expect("browser"),
+        cloud.url(""),
+    );
+    let outcome = command_follow::journey(&mut b, &cloud).await;
+    b.finish(outcome).await;
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unlocking_the_demo_car_from_the_panel() {
     let Some((driver_path, browser_path)) = browser_or_skip() else {
         return;
@@ -234,6 +276,9 @@ async fn unlocking_the_demo_car_from_the_panel() {
     let demo = running.demo.as_ref().expect("the demo account");
     let (email, password) = (demo.account.email.clone(), demo.account.password.clone());
     let vin = demo.vin.clone();
+    report_codes(&running, &email)
+        .await
+        .expect("the demo car's codes reported");
     let chromedriver = driver::Driver::start(&driver_path, &browser_path)
         .await
         .expect("chromedriver");
@@ -269,26 +314,42 @@ async fn unlock(b: &mut Browser, email: &str, password: &str, vin: &str) -> Resu
     b.click("button[data-command='doors.lock']").await?;
     b.wait_text("#command-status", "Lock: executed").await?;
 
+    b.step("clear-codes-with-the-car");
+    reload_until(b, "a[href$='/clear-codes']", "no Clear codes link").await?;
+    b.click("a[href$='/clear-codes']").await?;
+    b.wait_text("h1", "Clear trouble codes").await?;
+    b.wait_text("ul.codes", "P0301").await?;
+    b.click("input[name=on_vehicle]").await?;
+    b.click("main form button.danger").await?;
+    b.wait_url("done=codes-cleared&command=").await?;
+    // The status follows by itself: the same document (no reload) ends up executed.
+    b.client
+        .execute("window.__pitlaneSamePage = true;", vec![])
+        .await?;
+    b.wait_text("#command-status", "Clear trouble codes: executed")
+        .await?;
+    let same = b
+        .client
+        .execute(
+            "return [window.__pitlaneSamePage === true, \
+                     document.getElementById('command-status').hasAttribute('data-follow')];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        same == serde_json::json!([true, false]),
+        "no reload, no more following: {same}"
+    );
+    b.wait_text("#dtc-title + p", ", cleared ").await?;
+
     b.step("telemetry-chart");
     // The agent reports every second: reloading soon shows the chart.
-    let deadline = tokio::time::Instant::now() + driver::WAIT;
-    loop {
-        b.client.refresh().await?;
-        if b.client
-            .find(Locator::Css(
-                "figure.chart svg polyline, figure.chart svg circle",
-            ))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "no telemetry chart appeared"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+    reload_until(
+        b,
+        "figure.chart svg polyline, figure.chart svg circle",
+        "no telemetry chart appeared",
+    )
+    .await?;
 
     driver::screenshot(&b.client, "desktop-vehicle").await?;
     let chart = b
@@ -316,4 +377,37 @@ async fn unlock(b: &mut Browser, email: &str, password: &str, vin: &str) -> Resu
     );
     driver::screenshot(&b.client, "phone-vehicle").await?;
     Ok(())
+}
+
+/// The demo car's stored codes as a trouble-code report on its vehicle, so that its page
+/// offers to clear them (the cloud keeps the agent's MQTT trouble-code reports apart from the
+/// vehicle's reports for now).
+async fn report_codes(running: &pitlane::up::Running, email: &str) -> Result<()> {
+    use pitlane_cloud::accounts::users;
+    use pitlane_cloud::devices::{error_codes, vehicles};
+    let db = &running.state.db;
+    let user = users::by_login(db, email)
+        .await?
+        .context("the demo account")?;
+    let car = vehicles::list(db, &user.id)
+        .await?
+        .into_iter()
+        .next()
+        .context("the demo vehicle")?;
+    let codes = error_codes::parse_codes(&["P0301".into(), "P0420".into()])?;
+    error_codes::submit(db, &car, &codes, error_codes::Source::Device).await?;
+    Ok(())
+}
+
+/// Reloads the page until `css` finds something, at most [`driver::WAIT`].
+async fn reload_until(b: &Browser, css: &str, otherwise: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + driver::WAIT;
+    loop {
+        b.client.refresh().await?;
+        if b.client.find(Locator::Css(css)).await.is_ok() {
+            return Ok(());
+        }
+        ensure!(tokio::time::Instant::now() < deadline, "{otherwise}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

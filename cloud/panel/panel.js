@@ -209,7 +209,7 @@
         out.setAttribute("data-status", s.status);
         if (s.status === "pending") {
           window.setTimeout(follow, delay);
-          delay = Math.min(delay * 2, 5000);
+          delay = Math.min(delay * 1.5, 5000);
         } else {
           out.removeAttribute("data-follow");
           settled();
