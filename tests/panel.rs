@@ -48,19 +48,25 @@ fn browser_or_skip() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_panel_in_a_browser() {
-    let Some((driver_path, browser_path)) = browser_or_skip() else {
-        return;
-    };
+/// A fresh cloud and a browser session on it; None (the test is skipped) without a browser.
+async fn cloud_and_browser() -> Option<(Cloud, driver::Driver, Browser)> {
+    let (driver_path, browser_path) = browser_or_skip()?;
     let cloud = Cloud::start().await.expect("cloud");
     let chromedriver = driver::Driver::start(&driver_path, &browser_path)
         .await
         .expect("chromedriver");
-    let mut b = Browser::new(
+    let b = Browser::new(
         chromedriver.session(1280, 900).await.expect("browser"),
         cloud.url(""),
     );
+    Some((cloud, chromedriver, b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_in_a_browser() {
+    let Some((cloud, _chromedriver, mut b)) = cloud_and_browser().await else {
+        return;
+    };
     let outcome = journey(&mut b, &cloud).await;
     b.finish(outcome).await;
     cloud.stop().await;
@@ -219,17 +225,9 @@ async fn journey(b: &mut Browser, cloud: &Cloud) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wallet_account_sets_its_first_password_with_the_browser_wallet() {
-    let Some((driver_path, browser_path)) = browser_or_skip() else {
+    let Some((cloud, _chromedriver, mut b)) = cloud_and_browser().await else {
         return;
     };
-    let cloud = Cloud::start().await.expect("cloud");
-    let chromedriver = driver::Driver::start(&driver_path, &browser_path)
-        .await
-        .expect("chromedriver");
-    let mut b = Browser::new(
-        chromedriver.session(1280, 900).await.expect("browser"),
-        cloud.url(""),
-    );
     let outcome = first_password::journey(&mut b).await;
     b.finish(outcome).await;
     cloud.stop().await;
@@ -237,17 +235,9 @@ async fn a_wallet_account_sets_its_first_password_with_the_browser_wallet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_command_on_the_vehicle_page_follows_by_itself() {
-    let Some((driver_path, browser_path)) = browser_or_skip() else {
+    let Some((cloud, _chromedriver, mut b)) = cloud_and_browser().await else {
         return;
     };
-    let cloud = Cloud::start().await.expect("cloud");
-    let chromedriver = driver::Driver::start(&driver_path, &browser_path)
-        .await
-        .expect("chromedriver");
-    let mut b = Browser::new(
-        chromedriver.session(1280, 900).await.expect("browser"),
-        cloud.url(""),
-    );
     let outcome = command_follow::journey(&mut b, &cloud).await;
     b.finish(outcome).await;
     cloud.stop().await;
