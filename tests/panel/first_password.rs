@@ -8,6 +8,7 @@ use anyhow::{Result, ensure};
 use pitlane_shared::identity::DeviceKey;
 use serde_json::json;
 
+use super::driver;
 use super::steps::Browser;
 
 const USERNAME: &str = "wallet.driver";
@@ -60,6 +61,7 @@ pub async fn journey(b: &mut Browser) -> Result<()> {
         "Choose this account's wallet",
     )
     .await?;
+    driver::screenshot(&b.client, "first-password-wallet").await?;
 
     b.step("wallet-sign");
     b.install_wallet(&wallet).await?;
