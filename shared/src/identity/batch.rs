@@ -12,10 +12,11 @@
 //! Σ aᵢ·Rᵢ − (Σ aᵢ·zᵢ/sᵢ)·G − Σ_keys (Σ_{i of the key} aᵢ·rᵢ/sᵢ)·Q = O
 //! ```
 //!
-//! If every item is good the sum is O. If any item is bad, the sum is O only for one value
-//! of that item's coefficient given the others (the group has prime order), so a bad batch
-//! passes with probability at most 2⁻¹²⁸ — the small-exponents test of Bellare, Garay and
-//! Rabin (EUROCRYPT '98). The coefficients come from the operating system's generator and
+//! If every item is good the sum is O. Otherwise take the last bad item j: if j = 0 it is
+//! the only bad one and the sum is its (non-zero) residual; else, given the other
+//! coefficients, exactly one value of aⱼ modulo n makes the sum O (the group has prime
+//! order), so a bad batch passes with probability at most 2⁻¹²⁸ — the small-exponents test
+//! of Bellare, Garay and Rabin (EUROCRYPT '98). The coefficients come from the operating system's generator and
 //! are drawn after the batch is fixed, so a sender cannot make two bad items cancel.
 //!
 //! **Costs.** Per item one square root (to lift R from r) and about 30 point additions on
@@ -66,14 +67,18 @@ pub(crate) fn verify_batch_with(items: &[BatchItem<'_>], rng: &mut impl RngCore)
     // (key, Σ aᵢ·rᵢ/sᵢ) per distinct key; batches are small, so a list.
     let mut keys: Vec<(AffinePoint, Scalar)> = Vec::new();
     let mut terms: Vec<(ProjectivePoint, Vec<i8>)> = Vec::with_capacity(items.len() + 4);
-    for (i, (part, s_inv)) in parts.iter().zip(s_inv).enumerate() {
-        let a: u128 = if i == 0 {
-            1
-        } else {
-            let mut bytes = [0u8; 16];
-            rng.fill_bytes(&mut bytes);
-            u128::from_le_bytes(bytes)
-        };
+    // Every coefficient but the first (1) at once, drawn after the batch is fixed. A generator
+    // that fails gives `false`: the caller then recovers every item (slower, never wrong).
+    let mut random = vec![0u8; 16 * parts.len().saturating_sub(1)];
+    if !random.is_empty() && rng.try_fill_bytes(&mut random).is_err() {
+        return false;
+    }
+    let coefficients = std::iter::once(1u128).chain(random.chunks_exact(16).map(|c| {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(c);
+        u128::from_le_bytes(bytes)
+    }));
+    for ((part, s_inv), a) in parts.iter().zip(s_inv).zip(coefficients) {
         let a_scalar = Scalar::from(a);
         g_coefficient += a_scalar * part.z * s_inv;
         let q_share = a_scalar * part.r * s_inv;
@@ -423,5 +428,281 @@ mod tests {
         let mut set: Vec<_> = (1..5).map(|i| signed(&me, i)).collect();
         set.insert(2, (hash, no_point, key));
         assert!(!verify_batch(&items(&set)));
+    }
+
+    /// Σ dᵢ·2ⁱ exactly (as integers, not only mod n) on inputs that stress the carry into
+    /// the fifth limb: runs of ones at many offsets, all ones, n, n − 1 and u128 edges.
+    #[test]
+    fn wnaf_is_exact_on_carry_heavy_inputs() {
+        fn value_of(digits: &[i8]) -> [u64; 5] {
+            let mut acc = [0u64; 5];
+            for &d in digits.iter().rev() {
+                let mut carry = 0;
+                for limb in acc.iter_mut() {
+                    let top = *limb >> 63;
+                    *limb = (*limb << 1) | carry;
+                    carry = top;
+                }
+                // acc += d, two's complement on 320 bits
+                let high = if d < 0 { u64::MAX } else { 0 };
+                let mut carry = 0u64;
+                for (i, limb) in acc.iter_mut().enumerate() {
+                    let add = if i == 0 { i64::from(d) as u64 } else { high };
+                    let (x, c1) = limb.overflowing_add(add);
+                    let (y, c2) = x.overflowing_add(carry);
+                    *limb = y;
+                    carry = u64::from(c1) + u64::from(c2);
+                }
+            }
+            acc
+        }
+        fn limbs(k: &[u8; 32]) -> [u64; 5] {
+            let mut l = [0u64; 5];
+            for (i, chunk) in k.rchunks(8).enumerate() {
+                l[i] = u64::from_be_bytes(chunk.try_into().unwrap());
+            }
+            l
+        }
+        let mut cases: Vec<[u8; 32]> = vec![[0xff; 32], ORDER, (-Scalar::ONE).to_bytes().into()];
+        for len in 1..=256usize {
+            for offset in (0..=256 - len).step_by(5) {
+                let mut k = [0u8; 32];
+                for bit in offset..offset + len {
+                    k[31 - bit / 8] |= 1 << (bit % 8);
+                }
+                cases.push(k);
+            }
+        }
+        for a in [1u128, 15, 16, 17, 31, 1 << 127, (1 << 127) - 1, u128::MAX] {
+            cases.push(u128_bytes(a));
+        }
+        for k in &cases {
+            let digits = wnaf(k);
+            assert_eq!(value_of(&digits), limbs(k), "k = {}", hex::encode(k));
+            assert!(digits.len() <= 257, "k = {}", hex::encode(k));
+            assert!(
+                digits.last().is_none_or(|d| *d > 0),
+                "k = {}",
+                hex::encode(k)
+            );
+        }
+        assert_eq!(wnaf(&[0xff; 32]).len(), 257);
+    }
+
+    /// The curve order n, big-endian.
+    const ORDER: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36,
+        0x41, 0x41,
+    ];
+
+    /// A batch of one item says what recovery says, for hostile (r, s, v, z): tiny r, r just
+    /// below n, s = 1 and the largest low s, hashes 0, n and 2²⁵⁶ − 1; against the recovered
+    /// key, its negation, the key the other parity recovers to and a stranger's key. The same
+    /// item between good ones (and first, where its coefficient is 1) gives the same answer.
+    #[test]
+    fn agrees_with_recovery_on_hostile_signatures() {
+        use k256::ecdsa::VerifyingKey;
+        use k256::elliptic_curve::scalar::IsHigh;
+        let mut rng = rng();
+        let me = DeviceKey::generate();
+        let good: Vec<_> = (0..2).map(|i| signed(&me, i)).collect();
+        let stranger = DeviceKey::generate().public_key();
+        let negated = |key: &PublicKey| {
+            let point = -ProjectivePoint::from(*key.0.as_affine());
+            PublicKey(VerifyingKey::from_affine(point.to_affine()).unwrap())
+        };
+        let (mut passing, mut failing) = (0, 0);
+        for i in 0..600u64 {
+            let r = match i % 4 {
+                0 => Scalar::from(1 + i % 64),
+                1 => -Scalar::from(1 + i % 64),
+                _ => Scalar::random(&mut rng),
+            };
+            let s = match i % 3 {
+                0 => Scalar::ONE,
+                1 => -Scalar::from(2u64).invert().unwrap(), // (n − 1)/2
+                _ => Scalar::random(&mut rng),
+            };
+            let s = if bool::from(s.is_high()) { -s } else { s };
+            let mut z = [0u8; 32];
+            match i % 5 {
+                0 => {}
+                1 => z = ORDER,
+                2 => z = [0xff; 32],
+                _ => rng.fill_bytes(&mut z),
+            }
+            let hash = B256::from(z);
+            let mut bytes = [0u8; 65];
+            bytes[..32].copy_from_slice(&r.to_bytes());
+            bytes[32..64].copy_from_slice(&s.to_bytes());
+            bytes[64] = 27 + (i as u8 / 7) % 2;
+            let signature = Signature::from_bytes(&bytes).unwrap();
+            let mut flipped = bytes;
+            flipped[64] ^= 27 ^ 28;
+            let flipped = Signature::from_bytes(&flipped).unwrap();
+            let recovered = signature.recover_public_key(&hash).ok();
+            assert_eq!(
+                recovered,
+                signature.recover_public_key_reference(&hash).ok()
+            );
+            let mut keys = vec![stranger];
+            keys.extend(recovered);
+            keys.extend(recovered.as_ref().map(negated));
+            keys.extend(flipped.recover_public_key(&hash).ok());
+            for key in keys {
+                let want = recovered == Some(key);
+                let item = (hash, signature, key);
+                let what = format!(
+                    "signature {}, z = {}, key {key:?}",
+                    signature.to_hex(),
+                    hex::encode(z)
+                );
+                assert_eq!(verify_batch(&items(&[item])), want, "{what}");
+                assert_eq!(
+                    verify_batch(&items(&[good[0], item, good[1]])),
+                    want,
+                    "{what}"
+                );
+                assert_eq!(
+                    verify_batch(&items(&[item, good[0], good[1]])),
+                    want,
+                    "{what}"
+                );
+                if want { passing += 1 } else { failing += 1 }
+            }
+        }
+        assert!(
+            passing > 100 && failing > 300,
+            "{passing} passing, {failing} failing"
+        );
+    }
+
+    /// R = Q, R = −Q and the same R in several items (complete additions in k256 and in the
+    /// odd-multiple tables), then the same bad item several times: its coefficients add up
+    /// to less than 2¹³⁰ < n, never to 0 mod n.
+    #[test]
+    fn r_equal_to_the_key_repeated_r_and_repeated_bad_items() {
+        use k256::ecdsa::VerifyingKey;
+        use k256::elliptic_curve::point::AffineCoordinates;
+        use k256::elliptic_curve::scalar::IsHigh;
+        let mut rng = rng();
+        for _ in 0..10 {
+            let t = Scalar::random(&mut rng);
+            let key = PublicKey(
+                VerifyingKey::from_affine(ProjectivePoint::mul_by_generator(&t).to_affine())
+                    .unwrap(),
+            );
+            let mut set = Vec::new();
+            // R = k·G recovers to t·G when z = s·k − r·t.
+            for k in [t, -t, t, -t, Scalar::random(&mut rng)] {
+                let big_r = ProjectivePoint::mul_by_generator(&k).to_affine();
+                let Some(r) = Option::<Scalar>::from(Scalar::from_repr(big_r.x())) else {
+                    continue;
+                };
+                let s = Scalar::random(&mut rng);
+                let s = if bool::from(s.is_high()) { -s } else { s };
+                let mut bytes = [0u8; 65];
+                bytes[..32].copy_from_slice(&big_r.x());
+                bytes[32..64].copy_from_slice(&s.to_bytes());
+                bytes[64] = 27 + u8::from(bool::from(big_r.y_is_odd()));
+                let signature = Signature::from_bytes(&bytes).unwrap();
+                let hash = B256::from(<[u8; 32]>::from((s * k - r * t).to_bytes()));
+                assert_eq!(signature.recover_public_key(&hash).unwrap(), key);
+                set.push((hash, signature, key));
+            }
+            assert!(verify_batch(&items(&set)));
+            assert!(verify_batch(&items(&vec![set[0]; 5])));
+            let mut bad = set[1];
+            bad.0 = keccak256("moved");
+            assert!(!verify_batch(&items(&vec![bad; 5])));
+            let mut with_bad = set.clone();
+            with_bad.insert(0, bad);
+            assert!(!verify_batch(&items(&with_bad)));
+        }
+    }
+
+    /// The batch equation is Σ aᵢ·eᵢ = O with a₀ = 1 and aᵢ as drawn: three bad items whose
+    /// residuals satisfy ε₀ + a₁ε₁ + a₂ε₂ = 0 pass with exactly those coefficients, and fail
+    /// with any other (including the same two swapped).
+    #[test]
+    fn bad_items_pass_only_with_the_coefficients_that_cancel_them() {
+        struct Queue(Vec<u128>);
+        impl RngCore for Queue {
+            fn next_u32(&mut self) -> u32 {
+                unimplemented!()
+            }
+            fn next_u64(&mut self) -> u64 {
+                unimplemented!()
+            }
+            fn fill_bytes(&mut self, dest: &mut [u8]) {
+                for chunk in dest.chunks_mut(16) {
+                    chunk.copy_from_slice(&self.0.remove(0).to_le_bytes());
+                }
+            }
+            fn try_fill_bytes(
+                &mut self,
+                dest: &mut [u8],
+            ) -> Result<(), k256::elliptic_curve::rand_core::Error> {
+                self.fill_bytes(dest);
+                Ok(())
+            }
+        }
+        let mut rng = rng();
+        let me = DeviceKey::generate();
+        let set: Vec<_> = (0..3).map(|i| signed(&me, i)).collect();
+        let mut coefficient = || (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+        let (a1, a2) = (coefficient(), coefficient());
+        let e0 = Scalar::random(&mut OsRng);
+        let e1 = Scalar::random(&mut OsRng);
+        let e2 = -(e0 + Scalar::from(a1) * e1) * Scalar::from(a2).invert().unwrap();
+        // Moving z by s·ε leaves the residual −ε·G.
+        let moved = |(hash, signature, key): (B256, Signature, PublicKey), e: Scalar| {
+            let mut repr = FieldBytes::default();
+            repr.copy_from_slice(&signature.to_bytes()[32..64]);
+            let s = Scalar::from_repr(repr).unwrap();
+            let z = <Scalar as Reduce<U256>>::reduce_bytes(&hash.0.into()) + s * e;
+            (B256::from(<[u8; 32]>::from(z.to_bytes())), signature, key)
+        };
+        let bad = vec![moved(set[0], e0), moved(set[1], e1), moved(set[2], e2)];
+        for (hash, signature, _) in &bad {
+            assert!(signature.verify(hash, &me.address()).is_err());
+        }
+        assert!(verify_batch_with(&items(&bad), &mut Queue(vec![a1, a2])));
+        assert!(!verify_batch_with(
+            &items(&bad),
+            &mut Queue(vec![a1, a2 ^ 1])
+        ));
+        assert!(!verify_batch_with(&items(&bad), &mut Queue(vec![a2, a1])));
+        assert!(!verify_batch(&items(&bad)));
+    }
+
+    /// A generator that fails makes the batch fail (the caller then recovers every item)
+    /// rather than panic the verification job.
+    #[test]
+    fn a_failing_generator_fails_the_batch() {
+        use k256::elliptic_curve::rand_core::Error;
+        struct Broken;
+        impl RngCore for Broken {
+            fn next_u32(&mut self) -> u32 {
+                panic!("broken generator")
+            }
+            fn next_u64(&mut self) -> u64 {
+                panic!("broken generator")
+            }
+            fn fill_bytes(&mut self, _: &mut [u8]) {
+                panic!("broken generator")
+            }
+            fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Error> {
+                Err(Error::from(
+                    std::num::NonZeroU32::new(Error::CUSTOM_START).unwrap(),
+                ))
+            }
+        }
+        let me = DeviceKey::generate();
+        let set: Vec<_> = (0..3).map(|i| signed(&me, i)).collect();
+        assert!(!verify_batch_with(&items(&set), &mut Broken));
+        // One item needs no coefficient.
+        assert!(verify_batch_with(&items(&set[..1]), &mut Broken));
     }
 }
