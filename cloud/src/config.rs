@@ -41,6 +41,9 @@ pub struct Config {
     pub command_key_file: Option<PathBuf>,
     /// How long a command stays executable after it is issued, seconds.
     pub command_ttl_secs: u64,
+    /// When a device message counts as stored, so that the broker may forget it (SQLite;
+    /// PostgreSQL commits are always flushed): `full` on disk, `normal` handed to the OS.
+    pub ingest_sync: IngestSync,
     /// Directory for the SQLite database and generated secrets.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/pitlane.db`.
@@ -166,6 +169,22 @@ impl From<&str> for Secret {
     }
 }
 
+/// How durable an ingest commit is before the messages in it are acknowledged to the broker
+/// (and so deleted from the devices' outboxes). SQLite only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IngestSync {
+    /// `synchronous = FULL`: the write-ahead log is flushed to disk at every commit, so an
+    /// acknowledged message survives a power cut. One flush per batch bounds the rate on a
+    /// slow disk.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: the commit is handed to the operating system, so an
+    /// acknowledged message survives a crash of the cloud but not of the machine (its last
+    /// commits may be lost on a power cut).
+    Normal,
+}
+
 /// Transport security of the SMTP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -190,6 +209,7 @@ impl Default for Config {
             mqtt_client_key_file: None,
             command_key_file: None,
             command_ttl_secs: 30,
+            ingest_sync: IngestSync::Full,
             data_dir: PathBuf::from("./pitlane-data"),
             database_url: None,
             token_secret: None,
@@ -275,6 +295,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("mqtt_client_key_file", Kind::Str),
     ("command_key_file", Kind::Str),
     ("command_ttl_secs", Kind::Int),
+    ("ingest_sync", Kind::Str),
     ("data_dir", Kind::Str),
     ("database_url", Kind::Str),
     ("token_secret", Kind::Str),
@@ -632,7 +653,11 @@ mod tests {
             PathBuf::from("./pitlane-data/command.key")
         );
         assert_eq!(c.command_ttl_secs, 30);
+        assert_eq!(c.ingest_sync, IngestSync::Full);
         assert!(c.mqtt_url.is_none());
+        let normal = Config::load_from(None, env(&[("PITLANE_INGEST_SYNC", "normal")]))
+            .expect("ingest_sync from the environment");
+        assert_eq!(normal.ingest_sync, IngestSync::Normal);
         assert!(
             c.effective_database_url()
                 .starts_with("sqlite://./pitlane-data/pitlane.db")
@@ -775,6 +800,7 @@ mod tests {
         check_error("", &[("PITLANE_SMTP_PORT", "lots")], "PITLANE_SMTP_PORT");
         check_error("", &[("PITLANE_SMTP_PORT", "70000")], "smtp_port");
         check_error("smtp_security = \"maybe\"\n", &[], "maybe");
+        check_error("ingest_sync = \"sometimes\"\n", &[], "sometimes");
         check_error("email_link_ttl_secs = 7200\n", &[], "email_link_ttl_secs");
         check_error("token_secret = \"short\"\n", &[], "token_secret");
         check_error("database_url = \"mysql://x\"\n", &[], "database_url");

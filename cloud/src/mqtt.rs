@@ -180,7 +180,7 @@ impl MqttLayer {
             )),
             tokio::spawn(ingest::run(
                 db.clone(),
-                Arc::new(IngestStore::default()),
+                Arc::new(IngestStore::new(config.ingest_sync)),
                 client.clone(),
                 incoming_rx,
                 waiters.clone(),

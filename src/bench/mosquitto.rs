@@ -11,7 +11,10 @@ use pitlane_shared::identity::DeviceKey;
 use pitlane_shared::topics::{self, UpKind};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
-use super::{BenchError, Figure, Kill, WAIT, publish_all, signed_messages, step};
+use super::{
+    BenchError, Figure, Kill, WAIT, children_cpu, cpu_per_message, publish_all, signed_messages,
+    step,
+};
 
 /// Name of the command-line baseline's figure (the goal line looks it up).
 pub const CLI_FIGURE: &str = "Mosquitto alone, mosquitto_pub → mosquitto_sub";
@@ -75,7 +78,7 @@ pub async fn baselines(dir: &Path, n: usize, progress: &dyn Fn(&str)) -> Vec<Fig
     let mut figures = Vec::new();
     progress("Mosquitto alone: mosquitto_pub → mosquitto_sub");
     match cli_rate(dir, n).await {
-        Ok(f) => figures.push(f),
+        Ok(mut f) => figures.append(&mut f),
         Err(e) => progress(&format!("mosquitto_pub → mosquitto_sub: {e}")),
     }
     progress("Mosquitto alone: Rust clients on both ends");
@@ -90,7 +93,7 @@ pub async fn baselines(dir: &Path, n: usize, progress: &dyn Fn(&str)) -> Vec<Fig
 /// QoS 1. The clock runs from starting the publisher to the subscriber exiting after the
 /// last message. The subscriber is known to be subscribed when it has printed a retained
 /// marker message, which it receives on subscribing.
-async fn cli_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
+async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     let (Some(pub_bin), Some(sub_bin)) = (
         installed(&["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"]),
         installed(&["/usr/bin/mosquitto_sub", "/usr/local/bin/mosquitto_sub"]),
@@ -154,6 +157,7 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let cpu_before = children_cpu();
     let start = Instant::now();
     let publisher = Command::new(&pub_bin)
         .args([
@@ -207,10 +211,20 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Figure, BenchError> {
             got.saturating_sub(1)
         )));
     }
-    Ok(Figure {
+    let mut figures = vec![Figure {
         name: format!("{CLI_FIGURE} ({n}, QoS 1)"),
         value: format!("{:.0} /s", n as f64 / elapsed.as_secs_f64()),
-    })
+    }];
+    // The broker's CPU counts once it has been waited for (like the two clients').
+    drop(sub);
+    drop(broker);
+    if let (Some(t0), Some(t1)) = (cpu_before, children_cpu()) {
+        figures.push(Figure {
+            name: "  CPU per message (mosquitto, mosquitto_pub, mosquitto_sub)".into(),
+            value: cpu_per_message(t1.saturating_sub(t0), n),
+        });
+    }
+    Ok(figures)
 }
 
 /// The same messages from a rumqttc publisher (100 in flight) to a rumqttc subscriber.

@@ -150,13 +150,17 @@ pub async fn run<A: Acker>(
     stats: Arc<IngestStats>,
 ) {
     let keys = Arc::new(DeviceKeys::default());
-    let max_jobs = JOBS_PER_CORE * verifier_threads();
+    let threads = verifier_threads();
+    let max_jobs = JOBS_PER_CORE * threads;
     let (verified_tx, verified_rx) = mpsc::channel::<Chunk>(max_jobs);
     let storer = tokio::spawn(store_loop(db, store, acker, verified_rx, waiters, stats));
     let mut jobs: VecDeque<Job> = VecDeque::with_capacity(max_jobs);
     let mut open = true;
     while open || !jobs.is_empty() {
-        let room = open && jobs.len() < max_jobs;
+        // A partial chunk only while a verifier thread would otherwise be idle. While every
+        // core is busy, messages wait in the queue until a chunk is full (or a job ends):
+        // the batch signature check costs less per message the larger its chunk.
+        let room = open && jobs.len() < max_jobs && (jobs.len() < threads || rx.len() >= CHUNK);
         tokio::select! {
             // The oldest job first: results leave in arrival order, and a finished job frees
             // its slot before new work is taken.

@@ -12,6 +12,7 @@ use sqlx::{AnyConnection, Connection as _, Row};
 
 use super::TelemetryError;
 use crate::commands::store as commands;
+use crate::config::IngestSync;
 use crate::db::{Backend, Db};
 use crate::mqtt::verify::{Body, Verified};
 
@@ -46,6 +47,7 @@ pub struct BatchOutcome {
 #[derive(Debug, Default)]
 pub struct IngestStore {
     known: Mutex<HashSet<Address>>,
+    sync: IngestSync,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,6 +75,14 @@ fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
 }
 
 impl IngestStore {
+    /// A store whose SQLite commits are as durable as `sync` says.
+    pub fn new(sync: IngestSync) -> Self {
+        IngestStore {
+            known: Mutex::default(),
+            sync,
+        }
+    }
+
     /// Which of `devices` are registered (cached once seen).
     async fn registered(
         &self,
@@ -116,9 +126,10 @@ impl IngestStore {
             .collect())
     }
 
-    /// Applies `batch` (arrival order) in one transaction. On SQLite the commit is made
-    /// durable (`synchronous = FULL` for this transaction: one fsync of the WAL per batch),
-    /// because the caller acknowledges the messages to the broker once this returns.
+    /// Applies `batch` (arrival order) in one transaction. On SQLite with
+    /// [`IngestSync::Full`] (the default) the commit is made durable (`synchronous = FULL`
+    /// for this transaction: one flush of the WAL per batch), because the caller
+    /// acknowledges the messages to the broker once this returns.
     pub async fn store(
         &self,
         db: &Db,
@@ -159,7 +170,7 @@ impl IngestStore {
         let mut candidates: Vec<((&str, &str), usize)> = first.into_iter().collect();
         candidates.sort_unstable_by_key(|(_, i)| *i);
         let mut conn = db.pool.acquire().await?;
-        let durable = db.backend == Backend::Sqlite;
+        let durable = db.backend == Backend::Sqlite && self.sync == IngestSync::Full;
         if durable {
             // Not allowed inside a transaction, hence around it; NORMAL is restored below
             // (a connection left at FULL by an error is only slower, never less safe).
