@@ -9,6 +9,7 @@ use pitlane_shared::topics::{DtcReport, StatusReport, TelemetryReport, Topic, Up
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::collections::HashMap;
 
 use super::keys::DeviceKeys;
 
@@ -102,11 +103,19 @@ pub fn verify_chunk<'a>(
         .into_iter()
         .map(|(topic, payload)| prepare(topic, payload))
         .collect();
-    let known: Vec<(usize, PublicKey)> = prepared
+    let mut known: Vec<(usize, PublicKey)> = prepared
         .iter()
         .enumerate()
         .filter_map(|(i, p)| Some((i, keys.batch_key(&p.as_ref().ok()?.device)?)))
         .collect();
+    // A key pays for itself in a batch only when it checks several messages (each distinct
+    // key adds a full-width term); a device with one message here is recovered instead.
+    let device = |i: usize| prepared[i].as_ref().ok().map(|p| p.device);
+    let mut per_device: HashMap<Option<Address>, usize> = HashMap::new();
+    for (i, _) in &known {
+        *per_device.entry(device(*i)).or_default() += 1;
+    }
+    known.retain(|(i, _)| per_device[&device(*i)] >= 2);
     // Per message: passed in a batch; was in a batch that failed.
     let mut batched = vec![false; prepared.len()];
     let mut in_failed = vec![false; prepared.len()];
@@ -150,7 +159,9 @@ pub fn verify_chunk<'a>(
 }
 
 /// Fewest messages with known keys worth a batch check: one batch costs a square root and
-/// about 30 point additions per message plus a fixed ≈ 90 µs, one recovery ≈ 55 µs.
+/// about 30 point additions per message, about 50 per distinct key and a fixed ≈ 90 µs; one
+/// recovery ≈ 55 µs. Measured per signature: 16 messages of one device 1.6× and 64 of one
+/// device 2.3× faster than recovery, 16 of 16 devices no faster (hence repeated keys only).
 pub const MIN_BATCH: usize = 3;
 
 /// Topic, size and envelope form; the signature's hash is computed, not checked.
