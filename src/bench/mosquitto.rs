@@ -119,19 +119,11 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     std::fs::write(&input, lines).map_err(|e| step(e.to_string()))?;
     let output = dir.join("received.txt");
     let marker = "pitlane-bench-ready";
+    // Broker, QoS 1 and topic: the same for the marker, the subscriber and the publisher.
+    let common = ["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &topic];
     let status = Command::new(&pub_bin)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-q",
-            "1",
-            "-r",
-            "-t",
-            &topic,
-        ])
-        .args(["-m", marker])
+        .args(common)
+        .args(["-r", "-m", marker])
         .status()
         .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
     if !status.success() {
@@ -140,7 +132,7 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     let received = std::fs::File::create(&output).map_err(|e| step(e.to_string()))?;
     let mut sub = Kill(
         Command::new(&sub_bin)
-            .args(["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &topic])
+            .args(common)
             .args(["-C", &(n + 1).to_string()])
             .stdout(received)
             .stderr(Stdio::null())
@@ -160,17 +152,8 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     let cpu_before = children_cpu();
     let start = Instant::now();
     let publisher = Command::new(&pub_bin)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-q",
-            "1",
-            "-t",
-            &topic,
-            "-l",
-        ])
+        .args(common)
+        .arg("-l")
         .stdin(std::fs::File::open(&input).map_err(|e| step(e.to_string()))?)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

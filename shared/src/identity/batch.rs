@@ -192,26 +192,19 @@ fn wnaf(k: &[u8; 32]) -> Vec<i8> {
 
 /// `limbs -= d` for a small signed d (adds when d is negative).
 fn sub_small(limbs: &mut [u64; 5], d: i64) {
-    if d >= 0 {
-        let mut borrow = d.unsigned_abs();
-        for limb in limbs.iter_mut() {
-            let (v, b) = limb.overflowing_sub(borrow);
-            *limb = v;
-            borrow = u64::from(b);
-            if borrow == 0 {
-                break;
-            }
-        }
+    let step: fn(u64, u64) -> (u64, bool) = if d >= 0 {
+        u64::overflowing_sub
     } else {
-        let mut carry = d.unsigned_abs();
-        for limb in limbs.iter_mut() {
-            let (v, c) = limb.overflowing_add(carry);
-            *limb = v;
-            carry = u64::from(c);
-            if carry == 0 {
-                break;
-            }
+        u64::overflowing_add
+    };
+    let mut carry = d.unsigned_abs();
+    for limb in limbs.iter_mut() {
+        if carry == 0 {
+            break;
         }
+        let (v, c) = step(*limb, carry);
+        *limb = v;
+        carry = u64::from(c);
     }
 }
 
