@@ -496,7 +496,9 @@ impl Drop for Kill {
 
 /// The device agent binary: `pitlane-agent` beside this executable when built, else
 /// `pitlane agent`.
-fn agent_command() -> Command {
+/// Also which binary that is, for the figure's name: `pitlane agent` is the whole `pitlane`
+/// binary (cloud, simulator, mimalloc), so its memory is not the device agent's.
+fn agent_command() -> (Command, &'static str) {
     let exe = std::env::current_exe().ok();
     let sibling = exe
         .as_ref()
@@ -504,13 +506,16 @@ fn agent_command() -> Command {
         .map(|d| d.join("pitlane-agent"))
         .filter(|p| p.exists());
     match (sibling, exe) {
-        (Some(agent), _) => Command::new(agent),
+        (Some(agent), _) => (Command::new(agent), "pitlane-agent"),
         (None, Some(exe)) => {
             let mut c = Command::new(exe);
             c.arg("agent");
-            c
+            (
+                c,
+                "`pitlane agent`, not the device binary: build pitlane-agent beside it",
+            )
         }
-        (None, None) => Command::new("pitlane-agent"),
+        (None, None) => (Command::new("pitlane-agent"), "pitlane-agent"),
     }
 }
 
@@ -614,8 +619,9 @@ async fn agent_idle_on(
             })
             .map_err(|e| step(format!("{}: {e}", config.display())))?;
     }
+    let (mut command, binary) = agent_command();
     let child = Kill(
-        agent_command()
+        command
             .args(["run", "--config"])
             .arg(&config)
             .stdout(Stdio::null())
@@ -635,7 +641,7 @@ async fn agent_idle_on(
     drop(child);
     Ok(vec![
         Figure {
-            name: "agent idle RSS (own process, car over socketcand, connected)".into(),
+            name: format!("agent idle RSS ({binary}; own process, car over socketcand, connected)"),
             value: format!("{:.1} MB", rss as f64 / 1024.0),
         },
         Figure {
