@@ -29,12 +29,11 @@
 //! arithmetic is k256's; only the schedule of additions is written here.
 
 use k256::elliptic_curve::Group;
-use k256::elliptic_curve::ops::{Invert, MulByGenerator, Reduce};
-use k256::elliptic_curve::point::DecompressPoint;
+use k256::elliptic_curve::ops::{Invert, MulByGenerator};
 use k256::elliptic_curve::rand_core::{OsRng, RngCore};
-use k256::elliptic_curve::subtle::Choice;
-use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+use k256::{AffinePoint, ProjectivePoint, Scalar};
 
+use super::signature::RecoveryParts;
 use super::{B256, PublicKey, Signature};
 
 /// Window width of the NAF digits: digits are odd, |d| < 2^(W-1), so 8 multiples per point.
@@ -108,30 +107,15 @@ struct Parts {
     key: AffinePoint,
 }
 
-/// The scalars and the point R of `item`; `None` when r or s is out of range or no point has
-/// x = r (recovery would fail the same way).
+/// The scalars and the point R of `item`, as recovery reads them; `None` when recovery would
+/// fail (r or s out of range, no point with x = r).
 fn parts(item: &BatchItem<'_>) -> Option<Parts> {
-    let bytes = item.signature.to_bytes();
-    let field_bytes = |b: &[u8]| {
-        let mut repr = FieldBytes::default();
-        repr.copy_from_slice(b);
-        repr
-    };
-    let scalar = |b: &[u8]| -> Option<Scalar> {
-        let s: Option<Scalar> = k256::elliptic_curve::PrimeField::from_repr(field_bytes(b)).into();
-        s.filter(|s| !bool::from(s.is_zero()))
-    };
-    let r = scalar(&bytes[..32])?;
-    let s = scalar(&bytes[32..64])?;
-    let y_is_odd = Choice::from(u8::from(bytes[64] == 28));
-    let big_r: Option<AffinePoint> =
-        AffinePoint::decompress(&field_bytes(&bytes[..32]), y_is_odd).into();
-    let z_bytes: FieldBytes = item.hash.0.into();
+    let RecoveryParts { z, r, s, big_r } = item.signature.recovery_parts(&item.hash).ok()?;
     Some(Parts {
-        z: <Scalar as Reduce<U256>>::reduce_bytes(&z_bytes),
+        z,
         r,
         s,
-        big_r: big_r?,
+        big_r,
         key: *item.key.0.as_affine(),
     })
 }
@@ -247,7 +231,11 @@ fn odd_multiples(p: &ProjectivePoint) -> [ProjectivePoint; 1 << (W - 2)] {
 
 #[cfg(test)]
 mod tests {
+    use k256::elliptic_curve::ops::Reduce;
+    use k256::elliptic_curve::point::DecompressPoint;
+    use k256::elliptic_curve::subtle::Choice;
     use k256::elliptic_curve::{Field, PrimeField};
+    use k256::{FieldBytes, U256};
 
     use super::*;
     use crate::identity::{DeviceKey, keccak256};
@@ -353,6 +341,40 @@ mod tests {
         }
     }
 
+    /// A "generator" that hands out the given coefficients, in order.
+    struct Queue(Vec<u128>);
+
+    impl RngCore for Queue {
+        fn next_u32(&mut self) -> u32 {
+            unimplemented!()
+        }
+        fn next_u64(&mut self) -> u64 {
+            unimplemented!()
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for chunk in dest.chunks_mut(16) {
+                chunk.copy_from_slice(&self.0.remove(0).to_le_bytes());
+            }
+        }
+        fn try_fill_bytes(
+            &mut self,
+            dest: &mut [u8],
+        ) -> Result<(), k256::elliptic_curve::rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+
+    /// The item with its hash moved by s·ε: its residual in the batch equation is −ε·G.
+    fn moved(
+        (hash, signature, key): (B256, Signature, PublicKey),
+        e: Scalar,
+    ) -> (B256, Signature, PublicKey) {
+        let RecoveryParts { z, s, .. } = signature.recovery_parts(&hash).unwrap();
+        let z = z + s * e;
+        (B256::from(<[u8; 32]>::from(z.to_bytes())), signature, key)
+    }
+
     /// Two bad items whose errors cancel when every coefficient is 1: hashes moved by +δ·s₁
     /// and −δ·s₂ leave residuals −δ·G and +δ·G. Random coefficients refuse them.
     #[test]
@@ -360,41 +382,11 @@ mod tests {
         let me = DeviceKey::generate();
         let set: Vec<_> = (0..2).map(|i| signed(&me, i)).collect();
         let delta = Scalar::from(12345u64);
-        let moved = |(hash, signature, key): (B256, Signature, PublicKey), sign: bool| {
-            let bytes = signature.to_bytes();
-            let mut repr = FieldBytes::default();
-            repr.copy_from_slice(&bytes[32..64]);
-            let s = Scalar::from_repr(repr).unwrap();
-            let z = <Scalar as Reduce<U256>>::reduce_bytes(&hash.0.into());
-            let shift = delta * s;
-            let z = if sign { z + shift } else { z - shift };
-            (B256::from(<[u8; 32]>::from(z.to_bytes())), signature, key)
-        };
-        let bad = vec![moved(set[0], true), moved(set[1], false)];
+        let bad = vec![moved(set[0], delta), moved(set[1], -delta)];
         assert!(bad[0].1.verify(&bad[0].0, &me.address()).is_err());
         assert!(bad[1].1.verify(&bad[1].0, &me.address()).is_err());
-        // With coefficients 1 and 1 (a generator that gives 1) the errors cancel...
-        struct One;
-        impl RngCore for One {
-            fn next_u32(&mut self) -> u32 {
-                1
-            }
-            fn next_u64(&mut self) -> u64 {
-                1
-            }
-            fn fill_bytes(&mut self, dest: &mut [u8]) {
-                dest.fill(0);
-                dest[0] = 1;
-            }
-            fn try_fill_bytes(
-                &mut self,
-                dest: &mut [u8],
-            ) -> Result<(), k256::elliptic_curve::rand_core::Error> {
-                self.fill_bytes(dest);
-                Ok(())
-            }
-        }
-        assert!(verify_batch_with(&items(&bad), &mut One));
+        // With coefficients 1 and 1 the errors cancel...
+        assert!(verify_batch_with(&items(&bad), &mut Queue(vec![1])));
         // ...and the random ones do not.
         assert!(!verify_batch(&items(&bad)));
     }
@@ -620,27 +612,6 @@ mod tests {
     /// with any other (including the same two swapped).
     #[test]
     fn bad_items_pass_only_with_the_coefficients_that_cancel_them() {
-        struct Queue(Vec<u128>);
-        impl RngCore for Queue {
-            fn next_u32(&mut self) -> u32 {
-                unimplemented!()
-            }
-            fn next_u64(&mut self) -> u64 {
-                unimplemented!()
-            }
-            fn fill_bytes(&mut self, dest: &mut [u8]) {
-                for chunk in dest.chunks_mut(16) {
-                    chunk.copy_from_slice(&self.0.remove(0).to_le_bytes());
-                }
-            }
-            fn try_fill_bytes(
-                &mut self,
-                dest: &mut [u8],
-            ) -> Result<(), k256::elliptic_curve::rand_core::Error> {
-                self.fill_bytes(dest);
-                Ok(())
-            }
-        }
         let mut rng = rng();
         let me = DeviceKey::generate();
         let set: Vec<_> = (0..3).map(|i| signed(&me, i)).collect();
@@ -649,14 +620,6 @@ mod tests {
         let e0 = Scalar::random(&mut OsRng);
         let e1 = Scalar::random(&mut OsRng);
         let e2 = -(e0 + Scalar::from(a1) * e1) * Scalar::from(a2).invert().unwrap();
-        // Moving z by s·ε leaves the residual −ε·G.
-        let moved = |(hash, signature, key): (B256, Signature, PublicKey), e: Scalar| {
-            let mut repr = FieldBytes::default();
-            repr.copy_from_slice(&signature.to_bytes()[32..64]);
-            let s = Scalar::from_repr(repr).unwrap();
-            let z = <Scalar as Reduce<U256>>::reduce_bytes(&hash.0.into()) + s * e;
-            (B256::from(<[u8; 32]>::from(z.to_bytes())), signature, key)
-        };
         let bad = vec![moved(set[0], e0), moved(set[1], e1), moved(set[2], e2)];
         for (hash, signature, _) in &bad {
             assert!(signature.verify(hash, &me.address()).is_err());

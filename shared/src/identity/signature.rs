@@ -49,6 +49,14 @@ pub enum SignatureError {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature([u8; 65]);
 
+/// See [`Signature::recovery_parts`].
+pub(super) struct RecoveryParts {
+    pub z: Scalar,
+    pub r: Scalar,
+    pub s: Scalar,
+    pub big_r: AffinePoint,
+}
+
 impl Signature {
     pub(crate) fn from_parts(signature: &EcdsaSignature, recovery: RecoveryId) -> Self {
         let mut bytes = [0u8; 65];
@@ -142,17 +150,11 @@ impl Signature {
     /// Only public values enter the variable-time inversion. Equivalence with k256's recovery
     /// is property-tested.
     fn recover_public_key_k256(&self, hash: &B256) -> Result<PublicKey, SignatureError> {
-        let ecdsa = self.ecdsa()?;
-        let (r, s) = ecdsa.split_scalars();
-        let z_bytes: FieldBytes = hash.0.into();
-        let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&z_bytes);
-        let y_is_odd = Choice::from(u8::from(self.0[64] == 28));
-        let big_r: Option<AffinePoint> = AffinePoint::decompress(&r.to_bytes(), y_is_odd).into();
-        let big_r = big_r.ok_or(SignatureError::Unrecoverable)?;
-        let r_inv: Option<Scalar> = Invert::invert_vartime(r.as_ref()).into();
+        let RecoveryParts { z, r, s, big_r } = self.recovery_parts(hash)?;
+        let r_inv: Option<Scalar> = Invert::invert_vartime(&r).into();
         let r_inv = r_inv.ok_or(SignatureError::Unrecoverable)?;
         let u1 = -(r_inv * z);
-        let u2 = r_inv * *s;
+        let u2 = r_inv * s;
         let q = ProjectivePoint::lincomb(
             &ProjectivePoint::GENERATOR,
             &u1,
@@ -162,6 +164,23 @@ impl Signature {
         VerifyingKey::from_affine(q.to_affine())
             .map(PublicKey)
             .map_err(|_| SignatureError::Unrecoverable)
+    }
+
+    /// What recovery works on: the hash as a scalar z, r and s (each in 1..n), and the point R
+    /// whose x is r and whose y has the parity v says. Recovery and the batch check
+    /// ([`verify_batch`](super::verify_batch)) both start here.
+    pub(super) fn recovery_parts(&self, hash: &B256) -> Result<RecoveryParts, SignatureError> {
+        let ecdsa = self.ecdsa()?;
+        let (r, s) = ecdsa.split_scalars();
+        let z_bytes: FieldBytes = hash.0.into();
+        let y_is_odd = Choice::from(u8::from(self.0[64] == 28));
+        let big_r: Option<AffinePoint> = AffinePoint::decompress(&r.to_bytes(), y_is_odd).into();
+        Ok(RecoveryParts {
+            z: <Scalar as Reduce<k256::U256>>::reduce_bytes(&z_bytes),
+            r: *r,
+            s: *s,
+            big_r: big_r.ok_or(SignatureError::Unrecoverable)?,
+        })
     }
 
     /// Recovery the way `k256` does it (with the redundant verification); kept to test the
