@@ -1,7 +1,8 @@
 //! The ingest pipeline: received messages are verified on every core (signatures are the
 //! CPU cost: recovered one by one until a device's key is known, then checked a chunk at a
-//! time against it, see [`verify::verify_chunk`]), put back in arrival order, stored in one transaction per batch while later
-//! messages are being verified, and only then acknowledged to the broker.
+//! time against it, see [`verify::verify_chunk`]), put back in arrival order, stored in one
+//! transaction per batch while later messages are being verified, and only then
+//! acknowledged to the broker.
 //!
 //! ```text
 //! link ─▶ queue ─▶ chunks of ≤ CHUNK ─▶ verify: ≤ 4 × cores jobs on blocking threads

@@ -103,59 +103,67 @@ pub fn verify_chunk<'a>(
         .into_iter()
         .map(|(topic, payload)| prepare(topic, payload))
         .collect();
-    let mut known: Vec<(usize, PublicKey)> = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| Some((i, keys.batch_key(&p.as_ref().ok()?.device)?)))
-        .collect();
-    // A key pays for itself in a batch only when it checks several messages (each distinct
-    // key adds a full-width term); a device with one message here is recovered instead.
-    let device = |i: usize| prepared[i].as_ref().ok().map(|p| p.device);
-    let mut per_device: HashMap<Option<Address>, usize> = HashMap::new();
-    for (i, _) in &known {
-        *per_device.entry(device(*i)).or_default() += 1;
-    }
-    known.retain(|(i, _)| per_device[&device(*i)] >= 2);
-    // Per message: passed in a batch; was in a batch that failed.
-    let mut batched = vec![false; prepared.len()];
-    let mut in_failed = vec![false; prepared.len()];
-    if known.len() >= MIN_BATCH {
-        let items: Vec<BatchItem<'_>> = known
-            .iter()
-            .filter_map(|(i, key)| {
-                let p = prepared[*i].as_ref().ok()?;
-                Some(BatchItem {
-                    hash: p.signed.hash(),
-                    signature: p.signed.signature(),
-                    key,
-                })
-            })
-            .collect();
-        let passed = verify_batch(&items);
-        for (i, _) in &known {
-            batched[*i] = passed;
-            in_failed[*i] = !passed;
-        }
-    }
+    let batched = batch_check(keys, &prepared);
     prepared
         .into_iter()
-        .zip(batched.into_iter().zip(in_failed))
-        .map(|(prepared, (batched, in_failed))| {
+        .zip(batched)
+        .map(|(prepared, batched)| {
             let prepared = prepared?;
-            let signer = if batched {
-                Ok(prepared.device)
-            } else {
-                let signer = prepared.recover(keys);
-                if in_failed && signer.as_ref().ok() != Some(&prepared.device) {
-                    // This message failed the batch: its device's messages are checked one
-                    // by one for a while (see `keys`).
-                    keys.suspect(prepared.device);
+            let signer = match batched {
+                Some(true) => Ok(prepared.device),
+                None => prepared.recover(keys),
+                Some(false) => {
+                    let signer = prepared.recover(keys);
+                    if signer.as_ref().ok() != Some(&prepared.device) {
+                        // This message failed the batch: its device's messages are checked
+                        // one by one for a while (see `keys`).
+                        keys.suspect(prepared.device);
+                    }
+                    signer
                 }
-                signer
             };
             prepared.finish(signer)
         })
         .collect()
+}
+
+/// Per message, the verdict of the one batch check: `Some(passed)` for the messages in the
+/// batch, `None` for the others. In the batch: messages of devices whose key `keys` holds
+/// (and does not suspect) with at least two messages here, since each distinct key adds a
+/// full-width term and a device with one message is cheaper to recover.
+fn batch_check(keys: &DeviceKeys, prepared: &[Result<Prepared, Rejected>]) -> Vec<Option<bool>> {
+    let known: Vec<(usize, &Prepared, PublicKey)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let p = p.as_ref().ok()?;
+            Some((i, p, keys.batch_key(&p.device)?))
+        })
+        .collect();
+    let mut per_device: HashMap<Address, usize> = HashMap::new();
+    for (_, p, _) in &known {
+        *per_device.entry(p.device).or_default() += 1;
+    }
+    let known: Vec<_> = known
+        .into_iter()
+        .filter(|(_, p, _)| per_device[&p.device] >= 2)
+        .collect();
+    let mut verdicts = vec![None; prepared.len()];
+    if known.len() >= MIN_BATCH {
+        let items: Vec<BatchItem<'_>> = known
+            .iter()
+            .map(|(_, p, key)| BatchItem {
+                hash: p.signed.hash(),
+                signature: p.signed.signature(),
+                key,
+            })
+            .collect();
+        let passed = verify_batch(&items);
+        for (i, _, _) in &known {
+            verdicts[*i] = Some(passed);
+        }
+    }
+    verdicts
 }
 
 /// Fewest messages with known keys worth a batch check: one batch costs a square root and
