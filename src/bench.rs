@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use pitlane_cloud::config::IngestSync;
+use pitlane_cloud::config::{Config, IngestSync};
 use pitlane_cloud::registry::{self, Chain, NewDevice};
 use pitlane_shared::envelope::Envelope;
 use pitlane_shared::identity::DeviceKey;
@@ -204,7 +204,7 @@ async fn start(
     progress: &dyn Fn(&str),
 ) -> Result<(Running, FleetStart), BenchError> {
     let began = Instant::now();
-    let stack = start_stack(dir, cars, progress).await?;
+    let stack = start_stack(dir, cars, None, progress).await?;
     let started = began.elapsed();
     if let Err(e) = wait_online(&stack).await {
         stack.stop().await;
@@ -276,16 +276,13 @@ async fn ingest_normal(
     n: usize,
     progress: &dyn Fn(&str),
 ) -> Result<Vec<Figure>, BenchError> {
-    let opts = UpOptions {
-        data_dir: Some(dir.to_owned()),
-        http_addr: Some(([127, 0, 0, 1], 0).into()),
-        mqtt_addr: Some(([127, 0, 0, 1], 0).into()),
-        demo: false,
-        agents: false,
-        tweak: Some(|c| c.ingest_sync = IngestSync::Normal),
-        ..UpOptions::new(0)
-    };
-    let stack = up::start(opts, progress).await?;
+    let stack = start_stack(
+        dir,
+        0,
+        Some(|c| c.ingest_sync = IngestSync::Normal),
+        progress,
+    )
+    .await?;
     let figures = ingest_rate(&stack, n, progress).await;
     stack.stop().await;
     let mut figures = figures?;
@@ -295,12 +292,16 @@ async fn ingest_normal(
     Ok(figures)
 }
 
+/// A stack on free loopback ports in `dir`, without the demo account, its cars reading
+/// rarely (they stay idle); `tweak` last changes the cloud's configuration.
 async fn start_stack(
     dir: &Path,
     cars: usize,
+    tweak: Option<fn(&mut Config)>,
     progress: &dyn Fn(&str),
 ) -> Result<Running, BenchError> {
     let opts = UpOptions {
+        tweak,
         data_dir: Some(dir.to_owned()),
         http_addr: Some(([127, 0, 0, 1], 0).into()),
         mqtt_addr: Some(([127, 0, 0, 1], 0).into()),
