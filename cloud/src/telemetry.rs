@@ -5,6 +5,7 @@
 
 pub mod state;
 pub mod store;
+pub mod vehicle_codes;
 
 /// Storage failures of the telemetry layer.
 #[derive(Debug, thiserror::Error)]

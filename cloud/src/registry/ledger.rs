@@ -18,6 +18,7 @@ use sqlx::{Any, Row, Transaction};
 use super::{RegistryError, db_id, token_id};
 use crate::accounts::now;
 use crate::db::{Db, is_unique_violation};
+use crate::telemetry::vehicle_codes;
 
 /// What a call changes once confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,6 +256,11 @@ async fn apply(
             .execute(&mut **tx)
             .await;
             unique(done, "the vehicle or the device is already paired")?;
+            // The first report usually arrives before the owner pairs the device; without
+            // this the vehicle would show no codes until the next periodic read.
+            let copied =
+                vehicle_codes::copy_latest_on_pair(tx, id(*device)?, id(*vehicle)?).await?;
+            tracing::debug!(device, vehicle, ?copied, "trouble codes on pairing");
             Ok(None)
         }
         Effect::Unpair { device, vehicle } => {

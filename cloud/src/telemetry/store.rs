@@ -398,33 +398,9 @@ async fn apply_dtcs(
     .bind(address)
     .execute(&mut *tx)
     .await?;
-    let Some(user_device_id) = vehicle else {
-        return Ok(());
-    };
-    let codes: Vec<String> = distinct_codes(r).into_iter().take(100).collect();
-    if codes.is_empty() {
-        return Ok(());
+    if let Some(user_device_id) = vehicle {
+        super::vehicle_codes::record(tx, user_device_id, r, time_ms).await?;
     }
-    // Codes a device sends are validated like a user's; an invalid one is left out of the
-    // vehicle's history (the raw report above keeps it).
-    let valid: Vec<String> = codes
-        .iter()
-        .filter_map(|c| crate::devices::error_codes::parse_codes(std::slice::from_ref(c)).ok())
-        .flatten()
-        .map(|d| d.to_string())
-        .collect();
-    if valid.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO error_code_queries (user_device_id, source, codes, requested_at) \
-         VALUES ($1, 'device', $2, $3)",
-    )
-    .bind(user_device_id)
-    .bind(valid.join(","))
-    .bind(time_ms / 1000)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }
 

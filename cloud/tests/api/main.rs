@@ -22,6 +22,7 @@ mod mqtt_router;
 mod mqtt_support;
 mod mqtt_tls;
 mod openapi;
+mod pair_trouble_codes;
 mod registry;
 mod smartcar;
 mod team_auth;
