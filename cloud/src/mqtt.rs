@@ -3,7 +3,8 @@
 //! and stopped by [`MqttLayer::stop`].
 //!
 //! ```text
-//! devices ──MQTT──▶ broker ──shared subscription──▶ link ──▶ ingest: verify (every core) ──▶ store (1 tx per batch) ──▶ ack
+//! devices ──MQTT──▶ external broker ──shared subscription──▶ link ──▶ ingest ──▶ ack after storage
+//! devices ──MQTT──▶ embedded broker ──local link (in process)──▶ ingest: verify (every core) ──▶ store (1 tx per batch)
 //! HTTP ──▶ dispatch: command row + seq ──▶ signed envelope ──▶ link ──▶ broker ──▶ device
 //! ```
 
@@ -12,6 +13,7 @@ pub mod dispatch;
 pub mod ingest;
 pub mod keys;
 pub mod link;
+pub mod local;
 pub mod nagle;
 pub mod stats;
 pub mod tls;
@@ -103,16 +105,12 @@ fn parse_url(url: &str) -> Result<(String, u16, bool), MqttError> {
     Ok((host.trim_matches(['[', ']']).to_owned(), port, tls))
 }
 
-/// What the cloud subscribes to. The shared subscription lets several cloud instances split
-/// the traffic of an external broker. The embedded broker serves this instance alone, and
-/// rumqttd 0.20 panics when the last member of a shared group with a persistent session
-/// disconnects with unacknowledged messages (routing.rs:512), so it gets a plain one.
-fn subscription(embedded: bool, share_group: &str) -> String {
-    if embedded {
-        pitlane_shared::topics::ALL_UP.to_owned()
-    } else {
-        format!("$share/{share_group}/{}", pitlane_shared::topics::ALL_UP)
-    }
+/// What the cloud's client link subscribes to. The shared subscription lets several cloud
+/// instances split the traffic of an external broker. With the embedded broker, ingest
+/// reads through its in-process local link instead ([`local`]) and the client link only
+/// sends commands, so it subscribes to nothing.
+fn subscription(embedded: bool, share_group: &str) -> Option<String> {
+    (!embedded).then(|| format!("$share/{share_group}/{}", pitlane_shared::topics::ALL_UP))
 }
 
 impl MqttLayer {
@@ -120,6 +118,9 @@ impl MqttLayer {
     /// one, and starts the link, the ingest pipeline and the sweepers.
     pub async fn start(config: &Config, db: Db) -> Result<Self, MqttError> {
         let key = crate::commands::key::load_or_create(&config.command_key_path())?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
+        let mut tasks = Vec::new();
         let (broker, host, port, client_id, login, tls) = match &config.mqtt_url {
             Some(url) => {
                 let (host, port, tls) = parse_url(url)?;
@@ -140,12 +141,22 @@ impl MqttLayer {
             }
             None => {
                 let internal = InternalLogin::generate();
-                let broker = EmbeddedBroker::start(config.mqtt_addr, db.clone(), internal.clone())
-                    .await
-                    .map_err(|source| MqttError::Broker {
-                        addr: config.mqtt_addr,
-                        source,
-                    })?;
+                let (broker, ingest_link) = EmbeddedBroker::start(
+                    config.mqtt_addr,
+                    db.clone(),
+                    internal.clone(),
+                    pitlane_shared::topics::ALL_UP,
+                )
+                .await
+                .map_err(|source| MqttError::Broker {
+                    addr: config.mqtt_addr,
+                    source,
+                })?;
+                tasks.push(tokio::spawn(local::run(
+                    ingest_link,
+                    incoming_tx.clone(),
+                    shutdown_rx.clone(),
+                )));
                 let host = broker.addr.ip().to_string();
                 let port = broker.addr.port();
                 let login = Some((internal.username, internal.password));
@@ -165,11 +176,9 @@ impl MqttLayer {
         };
         let (client, events) = link::client(&settings);
         let (ready_tx, ready) = watch::channel(false);
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
         let waiters = Arc::new(Waiters::default());
         let stats = Arc::new(IngestStats::default());
-        let mut tasks = vec![
+        tasks.extend([
             tokio::spawn(link::run(
                 settings,
                 client.clone(),
@@ -186,7 +195,7 @@ impl MqttLayer {
                 waiters.clone(),
                 stats.clone(),
             )),
-        ];
+        ]);
         tasks.push(tokio::spawn(sweep(db.clone(), shutdown_rx)));
         tracing::info!(
             command_address = %key.address().to_checksum(),
@@ -301,8 +310,11 @@ mod tests {
 
     #[test]
     fn only_an_external_broker_gets_the_shared_subscription() {
-        assert_eq!(subscription(true, "g"), "pitlane/v1/dev/+/up/#");
-        assert_eq!(subscription(false, "g"), "$share/g/pitlane/v1/dev/+/up/#");
+        assert_eq!(subscription(true, "g"), None);
+        assert_eq!(
+            subscription(false, "g").as_deref(),
+            Some("$share/g/pitlane/v1/dev/+/up/#")
+        );
     }
 
     #[test]

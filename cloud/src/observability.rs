@@ -17,6 +17,9 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::Row;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{FilterFn, filter_fn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::db::Db;
 
@@ -44,6 +47,18 @@ pub struct LogArgs {
     pub log_format: LogFormat,
 }
 
+/// Whether a span or event is logged at all, whatever `RUST_LOG` says: everything except
+/// rumqttd's spans. rumqttd opens an error-level span for every publish its router handles,
+/// with the topic formatted into it, so any filter that lets errors through formatted every
+/// device message once more in the broker's single router thread (≈10 % of that thread
+/// under load). rumqttd's events (its warnings and errors) are still logged, only without
+/// those spans as context. Decided per call site, so a dropped span costs nothing.
+fn without_broker_spans() -> FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool + Clone> {
+    filter_fn(|meta: &tracing::Metadata<'_>| {
+        !(meta.is_span() && meta.target().starts_with("rumqttd"))
+    })
+}
+
 /// Installs the global tracing subscriber writing to stderr in `format`.
 ///
 /// Returns false when a subscriber was already installed (then nothing changes).
@@ -58,11 +73,17 @@ pub fn init_logging(format: LogFormat) -> bool {
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
     match format {
-        LogFormat::Text => builder.try_init().is_ok(),
+        LogFormat::Text => builder
+            .finish()
+            .with(without_broker_spans())
+            .try_init()
+            .is_ok(),
         LogFormat::Json => builder
             .json()
             .with_current_span(false)
             .flatten_event(false)
+            .finish()
+            .with(without_broker_spans())
             .try_init()
             .is_ok(),
     }
@@ -268,6 +289,31 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing_subscriber::Layer;
+
+    #[test]
+    fn broker_spans_are_dropped_and_its_events_kept() {
+        let events = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = events.clone();
+        let counting = tracing_subscriber::fmt::layer()
+            .with_writer(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::io::sink()
+            })
+            .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
+        let subscriber = tracing_subscriber::registry()
+            .with(counting)
+            .with(without_broker_spans());
+        tracing::subscriber::with_default(subscriber, || {
+            let broker = tracing::error_span!(target: "rumqttd::router::routing", "publish");
+            let ours = tracing::error_span!(target: "pitlane_cloud::mqtt", "ingest");
+            assert!(broker.is_disabled());
+            assert!(!ours.is_disabled());
+            tracing::error!(target: "rumqttd::router::routing", "router error");
+            tracing::info!(target: "rumqttd::router::routing", "below the level");
+        });
+        assert_eq!(events.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 
     #[derive(Debug)]
     struct Slow;

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rumqttd::local::{LinkBuilder, LinkRx, LinkTx};
 use rumqttd::{ConnectionSettings, Router, RouterConfig, Server, ServerSettings};
 use tokio::task::JoinHandle;
 
@@ -102,6 +103,8 @@ pub struct EmbeddedBroker {
     server: JoinHandle<()>,
     watchdog: JoinHandle<()>,
     router_alive: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// The sending half of ingest's local link, kept for as long as the broker runs.
+    _ingest: LinkTx,
 }
 
 impl std::fmt::Debug for EmbeddedBroker {
@@ -121,7 +124,15 @@ const WATCHDOG_PERIOD: Duration = Duration::from_millis(500);
 impl EmbeddedBroker {
     /// Starts the router and a listener on `addr` (port 0: a free port), and turns Nagle's
     /// algorithm off on the listener before returning (see [`super::nagle`]).
-    pub async fn start(addr: SocketAddr, db: Db, internal: InternalLogin) -> std::io::Result<Self> {
+    ///
+    /// Also returns ingest's local link, already subscribed to every device's messages
+    /// (`filter`) before the listener accepts its first device (see [`super::local`]).
+    pub async fn start(
+        addr: SocketAddr,
+        db: Db,
+        internal: InternalLogin,
+        filter: &str,
+    ) -> std::io::Result<(Self, LinkRx)> {
         // rumqttd binds the address itself; binding it here first makes a taken port fail
         // the start instead of a background task, and resolves port 0 to a free port.
         let addr = std::net::TcpListener::bind(addr)?.local_addr()?;
@@ -141,6 +152,26 @@ impl EmbeddedBroker {
         let probe = router_tx.clone();
         let router_alive: Arc<dyn Fn() -> bool + Send + Sync> =
             Arc::new(move || !probe.is_disconnected());
+        // Ingest's local link, subscribed before any device can connect. The router answers
+        // a link's connection from its own thread at once, but the wait for that answer
+        // blocks, hence a blocking thread.
+        let (link_id, link_router, filter) = (
+            format!("{}-ingest", internal.client_id),
+            router_tx.clone(),
+            filter.to_owned(),
+        );
+        let (ingest_tx, ingest_rx) = tokio::task::spawn_blocking(move || {
+            let (mut tx, rx, _connack) = LinkBuilder::new(&link_id, link_router)
+                .dynamic_filters(true)
+                .build()
+                .map_err(|e| format!("ingest's local link: {e}"))?;
+            tx.subscribe(filter)
+                .map_err(|e| format!("ingest's subscription: {e}"))?;
+            Ok::<_, String>((tx, rx))
+        })
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
         let internal = Arc::new(internal);
         let mut connections = ConnectionSettings {
             connection_timeout_ms: 10_000,
@@ -149,8 +180,9 @@ impl EmbeddedBroker {
             // message would break the link again at every redelivery.
             max_payload_size: super::verify::MAX_PAYLOAD,
             // Despite the name, how many packets rumqttd reads from a socket at once. What it
-            // sends a subscriber unacknowledged is capped at 100 inside rumqttd 0.20
-            // (`MAX_INFLIGHT`, router/iobufs.rs), whatever is set here: see `ingest::CHUNK`.
+            // sends a TCP subscriber unacknowledged is capped at 100 inside rumqttd 0.20
+            // (`MAX_INFLIGHT`, router/iobufs.rs), whatever is set here; ingest reads through
+            // a local link instead (see `super::local`).
             max_inflight_count: 1_000,
             auth: None,
             external_auth: None,
@@ -176,12 +208,14 @@ impl EmbeddedBroker {
         disable_nagle(addr).await;
         let watchdog = tokio::spawn(watch_router(router_alive.clone()));
         tracing::info!(%addr, "embedded MQTT broker listening");
-        Ok(EmbeddedBroker {
+        let broker = EmbeddedBroker {
             addr,
             server,
             watchdog,
             router_alive,
-        })
+            _ingest: ingest_tx,
+        };
+        Ok((broker, ingest_rx))
     }
 
     /// Whether rumqttd's router thread still runs (it routes every message; when it has

@@ -25,8 +25,9 @@ pub struct LinkSettings {
     pub login: Option<(String, String)>,
     /// TLS (an `mqtts://` external broker), checked against `host`.
     pub tls: Option<Arc<rustls::ClientConfig>>,
-    /// The subscription filter (the shared subscription).
-    pub filter: String,
+    /// The subscription filter (the shared subscription); none when the link only sends
+    /// (with the embedded broker, ingest reads through [`super::local`]).
+    pub filter: Option<String>,
     /// Room in the client's request channel: acknowledgements must never wait for it.
     pub request_capacity: usize,
 }
@@ -69,7 +70,8 @@ pub fn client(settings: &LinkSettings) -> (AsyncClient, rumqttc::EventLoop) {
 
 /// Polls the event loop until `shutdown`: subscribes on every connect, passes device
 /// messages to `incoming` (waiting when ingest is behind, so the broker holds the rest), and
-/// reports readiness (subscribed) on `ready`.
+/// reports readiness (subscribed, or connected when there is nothing to subscribe to) on
+/// `ready`.
 pub async fn run(
     settings: LinkSettings,
     client: AsyncClient,
@@ -88,8 +90,15 @@ pub async fn run(
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
                 tracing::info!(session = ack.session_present, "MQTT link connected");
-                if let Err(e) = client.try_subscribe(&settings.filter, QoS::AtLeastOnce) {
-                    tracing::warn!(error = %e, "MQTT subscribe");
+                match &settings.filter {
+                    Some(filter) => {
+                        if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
+                            tracing::warn!(error = %e, "MQTT subscribe");
+                        }
+                    }
+                    None => {
+                        ready.send_replace(true);
+                    }
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
