@@ -82,12 +82,17 @@ mod tests {
 
     #[test]
     fn forwarded_messages_need_no_acknowledgement() {
-        let forwarded = rumqttd::protocol::Publish::new(&b"pitlane/v1/dev/x/up/status"[..], &b"{}"[..], true);
+        let forwarded =
+            rumqttd::protocol::Publish::new(&b"pitlane/v1/dev/x/up/status"[..], &b"{}"[..], true);
         let p = publish(forwarded);
         assert_eq!(p.topic, "pitlane/v1/dev/x/up/status");
         assert_eq!(p.qos, QoS::AtMostOnce);
         assert_eq!(&p.payload[..], b"{}");
-        let invalid = publish(rumqttd::protocol::Publish::new(&b"a/\xff"[..], &b""[..], false));
+        let invalid = publish(rumqttd::protocol::Publish::new(
+            &b"a/\xff"[..],
+            &b""[..],
+            false,
+        ));
         assert_eq!(invalid.topic, "a/\u{fffd}");
     }
 }
