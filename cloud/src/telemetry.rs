@@ -3,6 +3,7 @@
 //! reports, and a bounded telemetry history. [`store`] applies verified batches; [`state`]
 //! reads a device's state for the HTTP API.
 
+pub mod rows_sql;
 pub mod state;
 pub mod store;
 pub mod vehicle_codes;

@@ -1,6 +1,6 @@
 //! Applies a batch of verified device messages in one transaction: new envelope ids are
-//! claimed in `mqtt_envelopes` (`ON CONFLICT DO NOTHING … RETURNING` says which are new), only
-//! those are applied, in arrival order. Messages of devices missing from the registry are
+//! claimed in `mqtt_envelopes` (`ON CONFLICT DO NOTHING`, see [`claim_ids`] for how the new
+//! ones are told apart), only those are applied, in arrival order. Messages of devices missing from the registry are
 //! dropped (an external broker may let anyone publish).
 
 use std::collections::{HashMap, HashSet};
@@ -11,6 +11,7 @@ use pitlane_shared::topics::{DtcReport, Presence, StatusReport};
 use sqlx::{AnyConnection, Connection as _, Row};
 
 use super::TelemetryError;
+use super::rows_sql::{self, placeholders};
 use crate::commands::store as commands;
 use crate::config::IngestSync;
 use crate::db::{Backend, Db};
@@ -53,25 +54,6 @@ pub struct IngestStore {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The set is only a cache: a panic elsewhere cannot leave it inconsistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// `(…), (…)` for `rows` rows of `cols` placeholders: `$1, $2, …` on PostgreSQL, anonymous
-/// `?` on SQLite. sqlx binds SQLite's numbered parameters by looking up each one's name,
-/// and SQLite finds a name by scanning the statement's list of names: quadratic in the
-/// number of parameters, and most of the cost of a 2,000-parameter insert.
-fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (1..=cols)
-                .map(|c| match backend {
-                    Backend::Sqlite => "?".to_owned(),
-                    Backend::Postgres => format!("${}", r * cols + c),
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl IngestStore {
@@ -284,6 +266,13 @@ async fn apply(
 }
 
 /// Claims the envelope ids of `rows`; returns the indexes of the ones that were new.
+///
+/// Almost always every id is new, so that is tried first: plain inserts inside a savepoint,
+/// which hold when the number of rows inserted is the number of rows. Only when some id was
+/// already there (a redelivery, a replay after reconnect) is the savepoint rolled back and
+/// the ids claimed again with `RETURNING`, which names the new ones. `RETURNING` is not the
+/// first try because sqlx hands every returned row across from its SQLite thread on its own:
+/// measured, that was most of the time a batch took to store.
 async fn claim_ids(
     tx: &mut AnyConnection,
     backend: Backend,
@@ -291,24 +280,39 @@ async fn claim_ids(
     rows: &[((&str, &str), usize)],
     now_ms: i64,
 ) -> Result<HashSet<usize>, TelemetryError> {
+    sqlx::query("SAVEPOINT claim_ids").execute(&mut *tx).await?;
+    let mut inserted = 0;
+    for chunk in rows_sql::chunks(rows) {
+        let sql = claim_sql(backend, chunk.len(), "");
+        inserted += claim_query(&sql, batch, chunk, now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    if inserted == rows.len() as u64 {
+        sqlx::query("RELEASE SAVEPOINT claim_ids")
+            .execute(&mut *tx)
+            .await?;
+        return Ok(rows.iter().map(|&(_, i)| i).collect());
+    }
+    sqlx::query("ROLLBACK TO SAVEPOINT claim_ids")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("RELEASE SAVEPOINT claim_ids")
+        .execute(&mut *tx)
+        .await?;
     let index: HashMap<(&str, &str), usize> = rows.iter().copied().collect();
     let mut new = HashSet::with_capacity(rows.len());
-    // Stay well inside every engine's bound on bound parameters.
-    for chunk in rows.chunks(500) {
-        let sql = format!(
-            "INSERT INTO mqtt_envelopes (device_address, envelope_id, kind, received_ms) \
-             VALUES {} ON CONFLICT DO NOTHING RETURNING device_address, envelope_id",
-            placeholders(backend, chunk.len(), 4)
+    for chunk in rows_sql::chunks(rows) {
+        let sql = claim_sql(
+            backend,
+            chunk.len(),
+            " RETURNING device_address, envelope_id",
         );
-        let mut q = sqlx::query(&sql);
-        for &((address, id), i) in chunk {
-            q = q
-                .bind(address)
-                .bind(id)
-                .bind(batch[i].body.kind().as_str())
-                .bind(now_ms);
-        }
-        for row in q.fetch_all(&mut *tx).await? {
+        for row in claim_query(&sql, batch, chunk, now_ms)
+            .fetch_all(&mut *tx)
+            .await?
+        {
             let address: &str = row.try_get("device_address")?;
             let id: &str = row.try_get("envelope_id")?;
             if let Some(&i) = index.get(&(address, id)) {
@@ -317,6 +321,33 @@ async fn claim_ids(
         }
     }
     Ok(new)
+}
+
+/// The insert claiming `rows` ids, ids already there skipped, followed by `tail`.
+fn claim_sql(backend: Backend, rows: usize, tail: &str) -> String {
+    format!(
+        "INSERT INTO mqtt_envelopes (device_address, envelope_id, kind, received_ms) \
+         VALUES {} ON CONFLICT DO NOTHING{tail}",
+        placeholders(backend, rows, 4)
+    )
+}
+
+/// [`claim_sql`] bound to `chunk`.
+fn claim_query<'q>(
+    sql: &'q str,
+    batch: &'q [Verified],
+    chunk: &[((&'q str, &'q str), usize)],
+    now_ms: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for &((address, id), i) in chunk {
+        q = q
+            .bind(address)
+            .bind(id)
+            .bind(batch[i].body.kind().as_str())
+            .bind(now_ms);
+    }
+    q
 }
 
 /// Creates the device's state row if needed and records that it was seen now.
@@ -410,7 +441,7 @@ async fn insert_telemetry(
     backend: Backend,
     rows: &[(&str, &'static str, String, i64)],
 ) -> Result<(), TelemetryError> {
-    for chunk in rows.chunks(500) {
+    for chunk in rows_sql::chunks(rows) {
         let sql = format!(
             "INSERT INTO device_telemetry (device_address, kind, data, recorded_ms) VALUES {}",
             placeholders(backend, chunk.len(), 4)
@@ -467,14 +498,6 @@ pub async fn prune(db: &Db, keep: i64, dedup_before_ms: i64) -> Result<u64, Tele
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_number_rows_and_columns() {
-        let pg = Backend::Postgres;
-        assert_eq!(placeholders(pg, 2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(pg, 1, 1), "($1)");
-        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
-    }
 
     #[test]
     fn distinct_codes_keep_first_order() {

@@ -16,6 +16,7 @@ mod fake_smartcar;
 mod foundation;
 mod helpers;
 mod hmac_auth;
+mod ingest_store;
 mod mint_pair;
 mod mqtt_ingest;
 mod mqtt_router;

@@ -1,0 +1,105 @@
+//! The ingest store on both databases, batch by batch: a batch of new envelope ids is
+//! stored whole; a batch mixing new ids, ids stored before, repeats within the batch and an
+//! unregistered device stores exactly the new ones, once, and says what became of each.
+
+use pitlane_cloud::config::IngestSync;
+use pitlane_cloud::mqtt::verify::{Body, Verified};
+use pitlane_cloud::registry::{self, NewDevice};
+use pitlane_cloud::telemetry::store::{IngestStore, Outcome};
+use pitlane_shared::identity::{Address, DeviceKey};
+use pitlane_shared::topics::{Ignition, TelemetryReport};
+
+use crate::api_test;
+use crate::helpers::TestApp;
+use crate::mqtt_support::scalar;
+
+fn telemetry(device: Address, id: &str) -> Verified {
+    Verified {
+        device,
+        envelope_id: id.to_owned(),
+        time_ms: 1_700_000_000_000,
+        body: Body::Telemetry(TelemetryReport {
+            ignition: Ignition::On,
+            values: Vec::new(),
+        }),
+    }
+}
+
+async fn register(app: &TestApp, serial: &str) -> Address {
+    let key = DeviceKey::generate();
+    registry::register_device(
+        &app.state.db,
+        NewDevice {
+            serial: serial.into(),
+            address: key.address(),
+            manufacturer: "Test".into(),
+        },
+    )
+    .await
+    .expect("register");
+    key.address()
+}
+
+/// Stores one batch of `(device, id)` messages; the outcome of each, in order.
+async fn store(app: &TestApp, messages: &[(Address, &str)]) -> Vec<Outcome> {
+    let batch: Vec<Verified> = messages.iter().map(|(d, id)| telemetry(*d, id)).collect();
+    IngestStore::new(IngestSync::Full)
+        .store(&app.state.db, &batch, 1_700_000_000_500)
+        .await
+        .expect("store")
+        .outcomes
+}
+
+async fn only_new_ids_are_stored(app: &mut TestApp) {
+    use Outcome::{Duplicate, Stored, UnknownDevice};
+    let a = register(app, "STORE-A").await;
+    let b = register(app, "STORE-B").await;
+    let stranger = DeviceKey::generate().address();
+    assert_eq!(
+        store(app, &[(a, "1"), (a, "2"), (b, "1")]).await,
+        [Stored, Stored, Stored]
+    );
+    // "1" of a and b were stored before, "3" comes twice, and the same id of another device
+    // is another message.
+    let outcomes = store(
+        app,
+        &[
+            (a, "1"),
+            (a, "3"),
+            (stranger, "9"),
+            (a, "3"),
+            (b, "2"),
+            (b, "1"),
+            (a, "4"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcomes,
+        [
+            Duplicate,
+            Stored,
+            UnknownDevice,
+            Duplicate,
+            Stored,
+            Duplicate,
+            Stored
+        ]
+    );
+    // A batch of nothing but duplicates changes nothing.
+    assert_eq!(
+        store(app, &[(a, "2"), (b, "2")]).await,
+        [Duplicate, Duplicate]
+    );
+    assert_eq!(rows(app, "mqtt_envelopes", a).await, 4);
+    assert_eq!(rows(app, "device_telemetry", a).await, 4);
+    assert_eq!(rows(app, "mqtt_envelopes", b).await, 2);
+    assert_eq!(rows(app, "device_telemetry", b).await, 2);
+    assert_eq!(rows(app, "mqtt_envelopes", stranger).await, 0);
+}
+
+async fn rows(app: &TestApp, table: &str, device: Address) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE device_address = $1");
+    scalar(app, &sql, &device.to_lowercase_hex()).await
+}
+api_test!(ingest_store_keeps_only_new_ids, only_new_ids_are_stored);
