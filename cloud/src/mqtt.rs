@@ -17,6 +17,7 @@ pub mod local;
 pub mod nagle;
 pub mod stats;
 pub mod tls;
+pub mod verifiers;
 pub mod verify;
 pub mod waiters;
 

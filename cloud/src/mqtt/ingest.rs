@@ -5,7 +5,7 @@
 //! acknowledged to the broker.
 //!
 //! ```text
-//! link ─▶ queue ─▶ chunks of ≤ CHUNK ─▶ verify: ≤ 4 × cores jobs on blocking threads
+//! link ─▶ queue ─▶ chunks of ≤ CHUNK ─▶ verify: ≤ 4 × cores jobs on the verifier threads
 //!      ─▶ (arrival order) ─▶ store: ≤ MAX_BATCH per transaction ─▶ PUBACK
 //! ```
 //!
@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Publish};
 use tokio::sync::mpsc;
-use tokio::task::{JoinError, JoinHandle};
+use tokio::sync::oneshot::{self, error::RecvError};
 
 use super::keys::DeviceKeys;
 use super::stats::IngestStats;
@@ -84,10 +84,13 @@ struct Chunk {
     checked: Checked,
 }
 
-/// Starts verifying `publishes` on a blocking thread.
-fn spawn_verify(keys: &Arc<DeviceKeys>, publishes: Arc<Vec<Publish>>) -> JoinHandle<Checked> {
+/// Starts verifying `publishes` on a verifier thread.
+fn spawn_verify(
+    keys: &Arc<DeviceKeys>,
+    publishes: Arc<Vec<Publish>>,
+) -> oneshot::Receiver<Checked> {
     let keys = keys.clone();
-    tokio::task::spawn_blocking(move || {
+    super::verifiers::run(move || {
         verify::verify_chunk(
             &keys,
             publishes.iter().map(|p| (p.topic.as_str(), &p.payload[..])),
@@ -98,10 +101,14 @@ fn spawn_verify(keys: &Arc<DeviceKeys>, publishes: Arc<Vec<Publish>>) -> JoinHan
 /// The outcome of a verification job. `verify` returns errors rather than panicking on any
 /// input; if a job failed anyway, its messages count as malformed rather than taking the
 /// service down.
-fn settle_job(publishes: Arc<Vec<Publish>>, joined: Result<Checked, JoinError>) -> Chunk {
-    let checked = joined.unwrap_or_else(|e| {
+fn settle_job(publishes: Arc<Vec<Publish>>, joined: Result<Checked, RecvError>) -> Chunk {
+    let checked = joined.unwrap_or_else(|_| {
         (0..publishes.len())
-            .map(|_| Err(Rejected::Malformed(format!("verifier: {e}"))))
+            .map(|_| {
+                Err(Rejected::Malformed(
+                    "the verifier failed on this message".into(),
+                ))
+            })
             .collect()
     });
     Chunk { publishes, checked }
@@ -137,12 +144,12 @@ async fn next_chunk(rx: &mut mpsc::Receiver<Publish>) -> Option<Vec<Publish>> {
     Some(chunk)
 }
 
-type Job = (Arc<Vec<Publish>>, JoinHandle<Checked>);
+type Job = (Arc<Vec<Publish>>, oneshot::Receiver<Checked>);
 
 /// The oldest job's result; never resolves when there is none.
-async fn oldest(jobs: &mut VecDeque<Job>) -> Result<Checked, JoinError> {
+async fn oldest(jobs: &mut VecDeque<Job>) -> Result<Checked, RecvError> {
     match jobs.front_mut() {
-        Some((_, handle)) => handle.await,
+        Some((_, result)) => result.await,
         None => std::future::pending().await,
     }
 }
@@ -164,10 +171,10 @@ pub async fn run<A: Acker>(
     let mut jobs: VecDeque<Job> = VecDeque::with_capacity(max_jobs);
     let mut open = true;
     while open || !jobs.is_empty() {
-        // A partial chunk only while a verifier thread would otherwise be idle. While every
-        // core is busy, messages wait in the queue until a chunk is full (or a job ends):
-        // the batch signature check costs less per message the larger its chunk.
-        let room = open && jobs.len() < max_jobs && (jobs.len() < threads || rx.len() >= CHUNK);
+        // A partial chunk only when no job runs. While one does, messages wait in the queue
+        // until a chunk is full (or the jobs end): the batch signature check costs less per
+        // message the larger its chunk, and a trickle needs no second core.
+        let room = open && jobs.len() < max_jobs && (jobs.is_empty() || rx.len() >= CHUNK);
         tokio::select! {
             // The oldest job first: results leave in arrival order, and a finished job frees
             // its slot before new work is taken.

@@ -1,0 +1,123 @@
+//! The threads that check device signatures: one per core, shared by every MQTT layer of the
+//! process, at a lower scheduling priority than everything else.
+//!
+//! Why their own threads, and why lower: signature checks are the bulk of ingest's CPU and
+//! can wait, while the work around them is a chain of short steps that cannot. The broker's
+//! router thread acknowledges publishes, the link task writes the acknowledgements, the
+//! SQLite thread runs a batch's statements one round trip at a time. On tokio's blocking
+//! pool at the same priority, verification kept both cores busy and each of those steps
+//! waited for a time slice: a publisher with 20 messages in flight was held to the rate its
+//! acknowledgements came back, and a batch took longer to store than to verify. At nice
+//! [`NICE`] the verifiers still get every cycle nobody else wants.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Mutex, OnceLock};
+
+use tokio::sync::oneshot;
+
+/// How much nicer than the rest of the process the verifiers are (nice values run from -20
+/// to 19, the lowest priority).
+pub const NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The pool; see [`run`].
+struct Pool {
+    jobs: Mutex<Sender<Job>>,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        let rx: &'static Mutex<Receiver<Job>> = Box::leak(Box::new(Mutex::new(rx)));
+        for n in 0..super::ingest::verifier_threads() {
+            let spawned = std::thread::Builder::new()
+                .name(format!("pitlane-verify-{n}"))
+                .spawn(move || work(rx));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a signature verifier thread");
+            }
+        }
+        Pool {
+            jobs: Mutex::new(tx),
+        }
+    })
+}
+
+/// One verifier thread: lowers its own priority, then runs jobs until the process ends.
+fn work(jobs: &Mutex<Receiver<Job>>) {
+    lower_priority();
+    loop {
+        // The lock is held only to take a job, not to run it.
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        let Ok(job) = job else { return };
+        // A panicking job drops its result sender, which its caller sees; the thread goes on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux a nice value belongs to a thread: this one only. It starts as its creator's.
+    // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+    let done = unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (current + NICE).min(19))
+    };
+    if done != 0 {
+        tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "cannot lower the priority of a signature verifier thread"
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+/// Runs `f` on a verifier thread; its result arrives on the returned receiver, which reports
+/// an error instead if `f` panicked.
+pub fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> oneshot::Receiver<T> {
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    let sent = match pool().jobs.lock() {
+        Ok(jobs) => jobs.send(job),
+        Err(poisoned) => poisoned.into_inner().send(job),
+    };
+    if let Err(e) = sent {
+        // Only if every verifier thread failed to start: run it here rather than never.
+        (e.0)();
+    }
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn jobs_run_at_lower_priority_and_a_panic_is_reported() {
+        // SAFETY: reads the calling thread's nice value.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as _) };
+        let ours = nice();
+        let (name, theirs) =
+            run(move || (std::thread::current().name().map(str::to_owned), nice()))
+                .await
+                .expect("a result");
+        assert!(name.is_some_and(|n| n.starts_with("pitlane-verify-")));
+        assert_eq!(theirs, (ours + NICE).min(19));
+        assert!(run(|| -> u8 { panic!("a bad job") }).await.is_err());
+        // The thread that ran it is still there for the next job.
+        let all: Vec<_> = (0..8).map(|i| run(move || i * 2)).collect();
+        for (i, rx) in all.into_iter().enumerate() {
+            assert_eq!(rx.await.expect("a result"), i * 2);
+        }
+    }
+}
