@@ -89,13 +89,85 @@ pub async fn baselines(dir: &Path, n: usize, progress: &dyn Fn(&str)) -> Vec<Fig
     figures
 }
 
+/// The command-line publisher, when installed.
+pub fn cli_publisher() -> Option<PathBuf> {
+    installed(&["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"])
+}
+
+/// Writes `messages` to `path`, one per line, for `mosquitto_pub -l`.
+fn write_lines(path: &Path, messages: &[Vec<u8>]) -> Result<(), BenchError> {
+    let mut lines = Vec::with_capacity(messages.iter().map(|m| m.len() + 1).sum());
+    for message in messages {
+        // Compact JSON never holds a raw newline, so each message is one line.
+        if message.contains(&b'\n') {
+            return Err(step("a signed message spans lines"));
+        }
+        lines.extend_from_slice(message);
+        lines.push(b'\n');
+    }
+    std::fs::write(path, lines).map_err(|e| step(e.to_string()))
+}
+
+/// Where and as whom `mosquitto_pub` publishes.
+pub struct Target<'a> {
+    pub port: u16,
+    /// Client id, user name and password.
+    pub login: (&'a str, &'a str, &'a str),
+    pub topic: &'a str,
+}
+
+/// `mosquitto_pub -l` (QoS 1) publishing `messages` to a broker on loopback, as the device
+/// `target.login` names; returns once it has exited, every message acknowledged.
+pub async fn publish_cli(
+    bin: &Path,
+    dir: &Path,
+    target: Target<'_>,
+    messages: &[Vec<u8>],
+) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dir).map_err(|e| step(e.to_string()))?;
+    let input = dir.join(format!("messages-{}.txt", target.port));
+    write_lines(&input, messages)?;
+    let (id, user, password) = target.login;
+    let port = target.port.to_string();
+    let publisher = Command::new(bin)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-q",
+            "1",
+            "-t",
+            target.topic,
+        ])
+        .args(["-i", id, "-u", user, "-P", password, "-l"])
+        .stdin(std::fs::File::open(&input).map_err(|e| step(e.to_string()))?)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
+    let output = tokio::task::spawn_blocking(move || publisher.wait_with_output())
+        .await
+        .map_err(|e| step(e.to_string()))?
+        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
+    let _ = std::fs::remove_file(&input);
+    if !output.status.success() {
+        return Err(step(format!(
+            "mosquitto_pub: {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
 /// `mosquitto_pub -l` publishing one message per line of a file to `mosquitto_sub -C`, both
 /// QoS 1. The clock runs from starting the publisher to the subscriber exiting after the
 /// last message. The subscriber is known to be subscribed when it has printed a retained
 /// marker message, which it receives on subscribing.
 async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     let (Some(pub_bin), Some(sub_bin)) = (
-        installed(&["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"]),
+        cli_publisher(),
         installed(&["/usr/bin/mosquitto_sub", "/usr/local/bin/mosquitto_sub"]),
     ) else {
         return Err(step(
@@ -106,17 +178,8 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     let port = broker.port.to_string();
     let key = DeviceKey::generate();
     let topic = topics::up(key.address(), UpKind::Telemetry);
-    let mut lines = Vec::new();
-    for message in signed_messages(&key, n)? {
-        // Compact JSON never holds a raw newline, so each message is one line.
-        if message.contains(&b'\n') {
-            return Err(step("a signed message spans lines"));
-        }
-        lines.extend_from_slice(&message);
-        lines.push(b'\n');
-    }
     let input = dir.join("messages.txt");
-    std::fs::write(&input, lines).map_err(|e| step(e.to_string()))?;
+    write_lines(&input, &signed_messages(&key, n)?)?;
     let output = dir.join("received.txt");
     let marker = "pitlane-bench-ready";
     // Broker, QoS 1 and topic: the same for the marker, the subscriber and the publisher.
