@@ -62,18 +62,13 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
 
 #[cfg(target_os = "linux")]
 fn lower_priority() {
+    use rustix::process::{getpriority_process, setpriority_process};
     // On Linux a nice value belongs to a thread: this one only. It starts as its creator's.
-    // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
-    let done = unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
-        libc::setpriority(libc::PRIO_PROCESS, tid, (current + NICE).min(19))
-    };
-    if done != 0 {
-        tracing::warn!(
-            error = %std::io::Error::last_os_error(),
-            "cannot lower the priority of a signature verifier thread"
-        );
+    let me = Some(rustix::thread::gettid());
+    let lowered = getpriority_process(me)
+        .and_then(|current| setpriority_process(me, (current + NICE).min(19)));
+    if let Err(e) = lowered {
+        tracing::warn!(error = %e, "cannot lower the priority of a signature verifier thread");
     }
 }
 
@@ -104,8 +99,8 @@ mod tests {
 
     #[tokio::test]
     async fn jobs_run_at_lower_priority_and_a_panic_is_reported() {
-        // SAFETY: reads the calling thread's nice value.
-        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as _) };
+        let nice =
+            || rustix::process::getpriority_process(Some(rustix::thread::gettid())).expect("nice");
         let ours = nice();
         let (name, theirs) =
             run(move || (std::thread::current().name().map(str::to_owned), nice()))
