@@ -370,8 +370,8 @@ async fn unlock(b: &mut Browser, email: &str, password: &str, vin: &str) -> Resu
 }
 
 /// The demo car's stored codes as a trouble-code report on its vehicle, so that its page
-/// offers to clear them (the cloud keeps the agent's MQTT trouble-code reports apart from the
-/// vehicle's reports for now).
+/// offers to clear them without waiting for the agent's own report (which reaches the vehicle
+/// through ingest or, when it came before pairing, through the pairing itself).
 async fn report_codes(running: &pitlane::up::Running, email: &str) -> Result<()> {
     use pitlane_cloud::accounts::users;
     use pitlane_cloud::devices::{error_codes, vehicles};
