@@ -36,7 +36,11 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
+/// One runtime thread: the agent's work is I/O and timers on a small device, where every extra
+/// worker costs memory (its stack and, with glibc, a malloc arena) and buys nothing. Its
+/// SQLite writes are short and local, made inline as before; the few blocking calls that wait
+/// go to tokio's blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     // `--log-format` is global to every subcommand, so it is added beside the CLI's own
     // arguments rather than inside each of them.
