@@ -44,9 +44,9 @@ use crate::telemetry::store::IngestStore;
 
 /// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 1_024;
-/// Most messages in one verification job. A job takes fewer whenever a verifier thread
-/// would otherwise sit idle, so chunks stay small (and the pipeline short) when messages
-/// trickle in or the broker's window is small: Mosquitto hands a subscriber 20
+/// Most messages in one verification job. A job takes fewer when no other job runs, so
+/// chunks stay small (and the pipeline short) when messages trickle in or the broker's
+/// window is small: Mosquitto hands a subscriber 20
 /// unacknowledged messages by default (`max_inflight_messages`), rumqttd 0.20 100 over TCP
 /// (`MAX_INFLIGHT` in its `router/iobufs.rs`), and over TCP nothing is acknowledged before
 /// it is stored. From the embedded broker's local link (no window, see [`super::local`]) a
