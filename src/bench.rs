@@ -553,7 +553,7 @@ impl Drop for Kill {
 /// The device agent binary: `pitlane-agent` beside this executable when built, else
 /// `pitlane agent`.
 /// Also which binary that is, for the figure's name: `pitlane agent` is the whole `pitlane`
-/// binary (cloud, simulator, mimalloc), so its memory is not the device agent's.
+/// binary (cloud, simulator), so its memory is not the device agent's.
 fn agent_command() -> (Command, &'static str) {
     let exe = std::env::current_exe().ok();
     let sibling = exe

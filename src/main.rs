@@ -83,10 +83,6 @@ enum Command {
     },
 }
 
-/// mimalloc instead of glibc's malloc: ingest allocates per message on many threads at once.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -3,10 +3,6 @@
 use clap::{Args as _, CommandFactory as _, FromArgMatches as _};
 use pitlane_cloud::observability::{self, LogArgs};
 
-/// mimalloc instead of glibc's malloc: ingest allocates per message on many threads at once.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // `--log-format` is global to every subcommand, so it is added beside the CLI's own
