@@ -158,16 +158,12 @@ fn ingest_goal(figures: &[Figure]) -> Option<Figure> {
             if ratio >= 1.0 { "met" } else { "not met" }
         )
     };
-    let (rumqttc, cli) = (
-        Publisher::Rumqttc.label(),
-        Publisher::Cli(PathBuf::new()).label(),
-    );
-    let full = rate(&format!("{INGEST_FIGURE} ("), rumqttc)?;
+    let full = rate(&format!("{INGEST_FIGURE} ("), FROM_RUMQTTC)?;
     let mut value = format!("flushed commits: {}", verdict(full));
-    if let Some(normal) = rate(NORMAL_FIGURE, rumqttc) {
+    if let Some(normal) = rate(NORMAL_FIGURE, FROM_RUMQTTC) {
         value.push_str(&format!("; ingest_sync = normal: {}", verdict(normal)));
     }
-    if let Some(fed) = rate(&format!("{INGEST_FIGURE} ("), cli) {
+    if let Some(fed) = rate(&format!("{INGEST_FIGURE} ("), FROM_CLI) {
         value.push_str(&format!("; fed by mosquitto_pub: {}", verdict(fed)));
     }
     Some(Figure {
@@ -446,11 +442,15 @@ enum Publisher {
     Cli(PathBuf),
 }
 
+/// How the ingest figures name their publisher (the goal line looks them up).
+const FROM_RUMQTTC: &str = "from rumqttc in this process";
+const FROM_CLI: &str = "from mosquitto_pub";
+
 impl Publisher {
     fn label(&self) -> &'static str {
         match self {
-            Publisher::Cli(_) => "from mosquitto_pub",
-            Publisher::Rumqttc => "from rumqttc in this process",
+            Publisher::Cli(_) => FROM_CLI,
+            Publisher::Rumqttc => FROM_RUMQTTC,
         }
     }
 }

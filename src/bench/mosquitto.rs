@@ -4,12 +4,13 @@
 //! cloud uses (rumqttc, 100 in flight) on both ends, a harder bar.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pitlane_shared::identity::DeviceKey;
 use pitlane_shared::topics::{self, UpKind};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio::task::JoinHandle;
 
 use super::{
     BenchError, Figure, Kill, WAIT, children_cpu, cpu_per_message, publish_all, signed_messages,
@@ -129,28 +130,54 @@ pub async fn publish_cli(
     write_lines(&input, messages)?;
     let (id, user, password) = target.login;
     let port = target.port.to_string();
+    let args = [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-q",
+        "1",
+        "-t",
+        target.topic,
+        "-i",
+        id,
+        "-u",
+        user,
+        "-P",
+        password,
+    ];
+    let published = finished(publish_lines(bin, &args, &input)?).await;
+    let _ = std::fs::remove_file(&input);
+    published
+}
+
+/// `mosquitto_pub -l` with `args`, publishing one message per line of `input`; waited for on
+/// a blocking thread (see [`finished`]).
+fn publish_lines(
+    bin: &Path,
+    args: &[&str],
+    input: &Path,
+) -> Result<JoinHandle<std::io::Result<Output>>, BenchError> {
     let publisher = Command::new(bin)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-q",
-            "1",
-            "-t",
-            target.topic,
-        ])
-        .args(["-i", id, "-u", user, "-P", password, "-l"])
-        .stdin(std::fs::File::open(&input).map_err(|e| step(e.to_string()))?)
+        .args(args)
+        .arg("-l")
+        .stdin(std::fs::File::open(input).map_err(|e| step(e.to_string()))?)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
-    let output = tokio::task::spawn_blocking(move || publisher.wait_with_output())
+    Ok(tokio::task::spawn_blocking(move || {
+        publisher.wait_with_output()
+    }))
+}
+
+/// Waits for a publisher from [`publish_lines`]; an error names its exit status and what it
+/// wrote to stderr.
+async fn finished(publisher: JoinHandle<std::io::Result<Output>>) -> Result<(), BenchError> {
+    let output = publisher
         .await
         .map_err(|e| step(e.to_string()))?
         .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
-    let _ = std::fs::remove_file(&input);
     if !output.status.success() {
         return Err(step(format!(
             "mosquitto_pub: {}: {}",
@@ -214,15 +241,7 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     }
     let cpu_before = children_cpu();
     let start = Instant::now();
-    let publisher = Command::new(&pub_bin)
-        .args(common)
-        .arg("-l")
-        .stdin(std::fs::File::open(&input).map_err(|e| step(e.to_string()))?)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
-    let published = tokio::task::spawn_blocking(move || publisher.wait_with_output());
+    let published = publish_lines(&pub_bin, &common, &input)?;
     loop {
         if let Some(status) = sub.0.try_wait().map_err(|e| step(e.to_string()))? {
             if !status.success() {
@@ -236,17 +255,7 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let elapsed = start.elapsed();
-    let published = published
-        .await
-        .map_err(|e| step(e.to_string()))?
-        .map_err(|e| step(format!("mosquitto_pub: {e}")))?;
-    if !published.status.success() {
-        return Err(step(format!(
-            "mosquitto_pub: {}: {}",
-            published.status,
-            String::from_utf8_lossy(&published.stderr).trim()
-        )));
-    }
+    finished(published).await?;
     let got = std::fs::read_to_string(&output)
         .map_err(|e| step(e.to_string()))?
         .lines()

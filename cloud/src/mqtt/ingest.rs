@@ -46,12 +46,11 @@ use crate::telemetry::store::IngestStore;
 pub const MAX_BATCH: usize = 1_024;
 /// Most messages in one verification job. A job takes fewer when no other job runs, so
 /// chunks stay small (and the pipeline short) when messages trickle in or the broker's
-/// window is small: Mosquitto hands a subscriber 20
-/// unacknowledged messages by default (`max_inflight_messages`), rumqttd 0.20 100 over TCP
-/// (`MAX_INFLIGHT` in its `router/iobufs.rs`), and over TCP nothing is acknowledged before
-/// it is stored. From the embedded broker's local link (no window, see [`super::local`]) a
-/// backlog fills whole chunks, and the batch check costs less per signature the more of a
-/// device's messages one chunk holds (see BENCHMARKS.md, `verify_batch`).
+/// window is small: Mosquitto hands a subscriber 20 unacknowledged messages by default
+/// (`max_inflight_messages`), and over TCP nothing is acknowledged before it is stored. From
+/// the embedded broker's local link (no window, see [`super::local`]) a backlog fills whole
+/// chunks, and the batch check costs less per signature the more of a device's messages one
+/// chunk holds (see BENCHMARKS.md, `verify_batch`).
 pub const CHUNK: usize = 64;
 /// Verification jobs running or finished but not yet passed on, per core: enough to keep
 /// every core busy while the oldest job's results wait for the store.
@@ -164,8 +163,7 @@ pub async fn run<A: Acker>(
     stats: Arc<IngestStats>,
 ) {
     let keys = Arc::new(DeviceKeys::default());
-    let threads = verifier_threads();
-    let max_jobs = JOBS_PER_CORE * threads;
+    let max_jobs = JOBS_PER_CORE * verifier_threads();
     let (verified_tx, verified_rx) = mpsc::channel::<Chunk>(max_jobs);
     let storer = tokio::spawn(store_loop(db, store, acker, verified_rx, waiters, stats));
     let mut jobs: VecDeque<Job> = VecDeque::with_capacity(max_jobs);

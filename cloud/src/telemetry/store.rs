@@ -1,7 +1,7 @@
 //! Applies a batch of verified device messages in one transaction: new envelope ids are
 //! claimed in `mqtt_envelopes` (`ON CONFLICT DO NOTHING`, see [`claim_ids`] for how the new
-//! ones are told apart), only those are applied, in arrival order. Messages of devices missing from the registry are
-//! dropped (an external broker may let anyone publish).
+//! ones are told apart), only those are applied, in arrival order. Messages of devices
+//! missing from the registry are dropped (an external broker may let anyone publish).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -393,17 +393,6 @@ async fn apply_status(
     Ok(())
 }
 
-/// Every distinct code of a report (stored, pending, permanent), in a stable order.
-pub fn distinct_codes(r: &DtcReport) -> Vec<String> {
-    let mut seen = HashSet::new();
-    [&r.stored, &r.pending, &r.permanent]
-        .into_iter()
-        .flat_map(|m| m.values().flatten())
-        .filter(|c| seen.insert(c.as_str()))
-        .cloned()
-        .collect()
-}
-
 async fn apply_dtcs(
     tx: &mut AnyConnection,
     address: &str,
@@ -493,19 +482,4 @@ pub async fn prune(db: &Db, keep: i64, dedup_before_ms: i64) -> Result<u64, Tele
         .execute(&db.pool)
         .await?;
     Ok(trimmed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn distinct_codes_keep_first_order() {
-        let mut r = DtcReport::default();
-        r.stored
-            .insert("7E8".into(), vec!["P0301".into(), "P0420".into()]);
-        r.pending.insert("7E8".into(), vec!["P0171".into()]);
-        r.permanent.insert("7E8".into(), vec!["P0420".into()]);
-        assert_eq!(distinct_codes(&r), vec!["P0301", "P0420", "P0171"]);
-    }
 }

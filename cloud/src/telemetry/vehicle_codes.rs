@@ -1,14 +1,27 @@
 //! A device's trouble-code report as a vehicle's history: one `error_code_queries` row with
-//! source `device`. [`record`] is the one place a report becomes such a row; the ingest calls
-//! it for reports of paired devices, and [`copy_latest_on_pair`] when a device is paired, so
-//! codes the device reported before its owner paired it reach the vehicle at once.
+//! source `device`, its codes shaped by [`history_codes`]. The ingest calls [`record`] for
+//! reports of paired devices, and pairing calls [`copy_latest_on_pair`], so codes the device
+//! reported before its owner paired it reach the vehicle at once; both write through one
+//! insert.
+
+use std::collections::HashSet;
 
 use pitlane_shared::obd::Dtc;
 use pitlane_shared::topics::DtcReport;
 use sqlx::{AnyConnection, Row};
 
-use super::store::distinct_codes;
 use crate::devices::error_codes::{MAX_CODES, parse_codes};
+
+/// Every distinct code of a report (stored, pending, permanent), in a stable order.
+fn distinct_codes(r: &DtcReport) -> Vec<String> {
+    let mut seen = HashSet::new();
+    [&r.stored, &r.pending, &r.permanent]
+        .into_iter()
+        .flat_map(|m| m.values().flatten())
+        .filter(|c| seen.insert(c.as_str()))
+        .cloned()
+        .collect()
+}
 
 /// The codes of `report` a vehicle's history keeps, as stored (`P0301,P0420`): its distinct
 /// codes (stored, pending, permanent), the first [`MAX_CODES`] of them, less those that are
@@ -46,16 +59,28 @@ pub async fn record(
     let Some(codes) = history_codes(report) else {
         return Ok(false);
     };
+    insert(conn, user_device_id, &codes, reported_ms / 1000).await?;
+    Ok(true)
+}
+
+/// The history row itself: `codes` as [`history_codes`] shapes them, `requested_at` in Unix
+/// seconds.
+async fn insert(
+    conn: &mut AnyConnection,
+    user_device_id: &str,
+    codes: &str,
+    requested_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO error_code_queries (user_device_id, source, codes, requested_at) \
          VALUES ($1, 'device', $2, $3)",
     )
     .bind(user_device_id)
     .bind(codes)
-    .bind(reported_ms / 1000)
+    .bind(requested_at)
     .execute(&mut *conn)
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// What [`copy_latest_on_pair`] did.
@@ -162,7 +187,7 @@ pub async fn copy_latest_on_pair(
     if present.is_some() {
         return Ok(Copied::AlreadyInHistory);
     }
-    record(conn, &user_device_id, &report, reported_ms).await?;
+    insert(conn, &user_device_id, &codes, requested_at).await?;
     Ok(Copied::Copied)
 }
 
@@ -185,6 +210,16 @@ mod tests {
 
     fn check(r: DtcReport, expected: Option<&str>) {
         assert_eq!(history_codes(&r).as_deref(), expected, "{r:?}");
+    }
+
+    #[test]
+    fn distinct_codes_keep_first_order() {
+        let mut r = DtcReport::default();
+        r.stored
+            .insert("7E8".into(), vec!["P0301".into(), "P0420".into()]);
+        r.pending.insert("7E8".into(), vec!["P0171".into()]);
+        r.permanent.insert("7E8".into(), vec!["P0420".into()]);
+        assert_eq!(distinct_codes(&r), vec!["P0301", "P0420", "P0171"]);
     }
 
     #[test]
