@@ -1,0 +1,121 @@
+//! The non-signature work of one received envelope, as the cloud's ingest does it per
+//! message: topic parse, envelope parse, canonical JSON + keccak256 of the envelope without
+//! `signature`, attribute checks, `time` and the typed `data` (no signature recovery, which
+//! `signing` measures).
+//!
+//! The message is a telemetry envelope as the agent sends it (10 live values, a UUID id).
+//! `cloud_telemetry` is the cloud's whole per-message path (`cloud::mqtt::verify` minus the
+//! signature); the others are its parts. Every benchmark runs as `wall/…` (criterion's
+//! clock) and `cpu/…` (the calling thread's CPU time, steadier on a shared machine).
+//! Run: `cargo bench -p pitlane-shared --bench envelope -- --warm-up-time 1
+//! --measurement-time 3`
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
+use pitlane_shared::canonical;
+use pitlane_shared::envelope::{Envelope, SignedEnvelope};
+use pitlane_shared::identity::{DeviceKey, keccak256};
+use pitlane_shared::topics::{self, TelemetryReport, Topic, UpKind};
+use serde_json::Value;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+/// A telemetry message as the agent publishes it: its topic and payload.
+fn telemetry(key: &DeviceKey) -> (String, Vec<u8>) {
+    let values: Vec<Value> = (0..10)
+        .map(|p| {
+            json!({"ecu": "7E8", "pid": format!("{:02X}", 0x0C + p), "name": "Engine speed",
+                   "value": 812.25 + f64::from(p), "unit": "rpm"})
+        })
+        .collect();
+    let bytes = Envelope::new(
+        UpKind::Telemetry.event_type(),
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        topics::device_source(key.address()),
+        key.address().to_lowercase_hex(),
+        SystemTime::UNIX_EPOCH + Duration::from_millis(1_795_000_000_123),
+        json!({"ignition": "on", "values": values}),
+    )
+    .sign(key)
+    .expect("serialisable")
+    .to_vec()
+    .expect("serialisable");
+    (topics::up(key.address(), UpKind::Telemetry), bytes)
+}
+
+/// What the cloud does with one message before and after the signature check.
+fn cloud_telemetry(topic: &str, payload: &[u8]) -> (TelemetryReport, SystemTime) {
+    let Ok(Topic::Up { .. }) = topic.parse::<Topic>() else {
+        panic!("a device topic")
+    };
+    let signed = SignedEnvelope::<Box<RawValue>>::from_slice(payload).expect("well-formed");
+    black_box(signed.hash());
+    let envelope = signed.envelope();
+    let time = envelope.timestamp().expect("a valid time");
+    let report = serde_json::from_str(envelope.data.get()).expect("telemetry");
+    (report, time)
+}
+
+fn thread_cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Times `f` in the calling thread's CPU time.
+fn on_cpu<O>(b: &mut Bencher<'_>, mut f: impl FnMut() -> O) {
+    b.iter_custom(|iters| {
+        let start = thread_cpu_now();
+        for _ in 0..iters {
+            black_box(f());
+        }
+        thread_cpu_now() - start
+    })
+}
+
+fn envelope(c: &mut Criterion) {
+    let key = DeviceKey::from_bytes(&keccak256("cow").0).expect("valid key");
+    let (topic, payload) = telemetry(&key);
+    let mut group = c.benchmark_group("received_telemetry");
+    group.throughput(Throughput::Elements(1));
+    // Each case as `wall/…` and `cpu/…`.
+    macro_rules! both {
+        ($name:literal, $f:expr) => {
+            group.bench_function(concat!("wall/", $name), |b| b.iter(|| $f));
+            group.bench_function(concat!("cpu/", $name), |b| on_cpu(b, || $f));
+        };
+    }
+    both!(
+        "cloud_telemetry",
+        cloud_telemetry(black_box(&topic), black_box(&payload))
+    );
+    both!(
+        "from_slice_raw_data",
+        SignedEnvelope::<Box<RawValue>>::from_slice(black_box(&payload)).expect("ok")
+    );
+    both!(
+        "from_slice_value_data",
+        SignedEnvelope::<Value>::from_slice(black_box(&payload)).expect("ok")
+    );
+    let value: Value = serde_json::from_slice(&payload).expect("JSON");
+    both!("canonical_to_vec", canonical::to_vec(black_box(&value)));
+    both!(
+        "canonical_from_slice",
+        canonical::from_slice(black_box(&payload)).expect("JSON")
+    );
+    both!(
+        "topic_parse",
+        black_box(&topic).parse::<Topic>().expect("topic")
+    );
+    group.finish();
+}
+
+criterion_group!(benches, envelope);
+criterion_main!(benches);
