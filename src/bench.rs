@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use pitlane_cloud::config::{Config, IngestSync};
-use pitlane_cloud::registry::{self, Chain, NewDevice};
+use pitlane_cloud::config::Config;
+use pitlane_cloud::registry::Chain;
 use pitlane_shared::envelope::Envelope;
 use pitlane_shared::identity::DeviceKey;
 use pitlane_shared::topics::{self, Ignition, TelemetryReport, UpKind};
@@ -18,7 +18,13 @@ use crate::client::{Api, ApiError};
 use crate::fleet::{CarFiles, Intervals};
 use crate::up::{self, Running, UpError, UpOptions};
 
+mod ingest;
 mod mosquitto;
+
+pub use ingest::{
+    FROM_CLI, FROM_RUMQTTC, GOAL_FIGURE, INGEST_FIGURE, NORMAL_FIGURE, per_round_name,
+};
+pub use mosquitto::CLI_MAX_MESSAGES;
 
 /// How long any one step may take.
 const WAIT: Duration = Duration::from_secs(120);
@@ -30,8 +36,11 @@ pub struct BenchOptions {
     pub cars: usize,
     /// Commands per round-trip run.
     pub commands: usize,
-    /// Signed messages for the ingest comparison.
+    /// Signed messages per ingest run (at most [`mosquitto::CLI_MAX_MESSAGES`] when
+    /// Mosquitto's clients take part).
     pub messages: usize,
+    /// Interleaved rounds of the ingest comparison (see [`ingest::compare`]).
+    pub rounds: usize,
     /// Scratch directory (fresh data directories are made inside).
     pub dir: PathBuf,
 }
@@ -86,27 +95,11 @@ pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Fig
                 Ok(mut f) => figures.append(&mut f),
                 Err(e) => progress(&format!("agent idle: {e}")),
             }
-            progress("signed messages ingested by the cloud: signing them first");
-            let mut publishers = vec![Publisher::Rumqttc];
-            match mosquitto::cli_publisher() {
-                Some(bin) => publishers.push(Publisher::Cli(bin)),
-                None => progress("mosquitto_pub is not installed: only rumqttc publishes"),
-            }
-            for publisher in &publishers {
-                match ingest_rate(&stack, opts.messages, publisher, progress).await {
-                    Ok(mut f) => figures.append(&mut f),
-                    Err(e) => progress(&format!("ingest ({}): {e}", publisher.label())),
-                }
-            }
+            figures.extend(
+                ingest::compare(&stack, &opts.dir, opts.messages, opts.rounds, progress).await,
+            );
         }
         stack.stop().await;
-        if cars == 1 {
-            progress("the same with ingest_sync = normal (commits handed to the OS)");
-            match ingest_normal(&opts.dir.join("ingest-normal"), opts.messages, progress).await {
-                Ok(mut f) => figures.append(&mut f),
-                Err(e) => progress(&format!("ingest (normal): {e}")),
-            }
-        }
         let (p50, p99) = result?;
         figures.push(Figure {
             name: format!("command round trip, {cars} car(s) connected: p50 / p99"),
@@ -123,53 +116,11 @@ pub async fn run(opts: &BenchOptions, progress: &dyn Fn(&str)) -> Result<Vec<Fig
     }
     figures
         .extend(mosquitto::baselines(&opts.dir.join("mosquitto"), opts.messages, progress).await);
-    if let Some(goal) = ingest_goal(&figures) {
-        figures.push(goal);
-    }
     Ok(figures)
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// Name of the cloud's ingest figure (the goal line looks it up).
-const INGEST_FIGURE: &str = "signed messages stored by the cloud";
-/// The same with `ingest_sync = normal`.
-const NORMAL_FIGURE: &str = "signed messages stored by the cloud, ingest_sync = normal";
-
-/// Issue 7's ingest goal, judged from this run's figures: the cloud stores at least as many
-/// signed messages per second as Mosquitto alone carries from `mosquitto_pub` to
-/// `mosquitto_sub`. Judged with the cloud fed by rumqttc (the agent's client and window),
-/// with flushed commits and with `ingest_sync = normal`; the figure fed by `mosquitto_pub`
-/// (20 in flight) is compared too, for the record.
-fn ingest_goal(figures: &[Figure]) -> Option<Figure> {
-    let rate = |prefix: &str, publisher: &str| {
-        figures
-            .iter()
-            .find(|f| f.name.starts_with(prefix) && f.name.contains(publisher))
-            .and_then(|f| f.value.trim_end_matches(" /s").parse::<f64>().ok())
-    };
-    let carried = rate(mosquitto::CLI_FIGURE, "")?;
-    let verdict = |stored: f64| {
-        let ratio = stored / carried;
-        format!(
-            "{} ({ratio:.2}×)",
-            if ratio >= 1.0 { "met" } else { "not met" }
-        )
-    };
-    let full = rate(&format!("{INGEST_FIGURE} ("), FROM_RUMQTTC)?;
-    let mut value = format!("flushed commits: {}", verdict(full));
-    if let Some(normal) = rate(NORMAL_FIGURE, FROM_RUMQTTC) {
-        value.push_str(&format!("; ingest_sync = normal: {}", verdict(normal)));
-    }
-    if let Some(fed) = rate(&format!("{INGEST_FIGURE} ("), FROM_CLI) {
-        value.push_str(&format!("; fed by mosquitto_pub: {}", verdict(fed)));
-    }
-    Some(Figure {
-        name: "ingest goal: stored ≥ mosquitto_pub → mosquitto_sub".into(),
-        value,
-    })
 }
 
 /// How a fleet came up.
@@ -279,29 +230,6 @@ async fn wait_online(stack: &Running) -> Result<(), BenchError> {
         }
     }
     Ok(())
-}
-
-/// The ingest figure of a cloud (no cars) whose SQLite ingest commits are handed to the OS
-/// rather than flushed (`ingest_sync = normal`).
-async fn ingest_normal(
-    dir: &Path,
-    n: usize,
-    progress: &dyn Fn(&str),
-) -> Result<Vec<Figure>, BenchError> {
-    let stack = start_stack(
-        dir,
-        0,
-        Some(|c| c.ingest_sync = IngestSync::Normal),
-        progress,
-    )
-    .await?;
-    let figures = ingest_rate(&stack, n, &Publisher::Rumqttc, progress).await;
-    stack.stop().await;
-    let mut figures = figures?;
-    for f in &mut figures {
-        f.name = f.name.replacen(INGEST_FIGURE, NORMAL_FIGURE, 1);
-    }
-    Ok(figures)
 }
 
 /// A stack on free loopback ports in `dir`, without the demo account, its cars reading
@@ -431,115 +359,6 @@ async fn publish_all(
     Ok(())
 }
 
-/// Who publishes the signed messages to the cloud's broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Publisher {
-    /// A rumqttc client with 100 messages in flight, in this process (whose CPU it shares):
-    /// the client and window the agent publishes with. The goal is judged on this one.
-    Rumqttc,
-    /// Mosquitto's `mosquitto_pub -l`, the yardstick's own publisher, with its default 20
-    /// messages in flight. Its CPU is its own process's, reported apart.
-    Cli(PathBuf),
-}
-
-/// How the ingest figures name their publisher (the goal line looks them up).
-const FROM_RUMQTTC: &str = "from rumqttc in this process";
-const FROM_CLI: &str = "from mosquitto_pub";
-
-impl Publisher {
-    fn label(&self) -> &'static str {
-        match self {
-            Publisher::Cli(_) => FROM_CLI,
-            Publisher::Rumqttc => FROM_RUMQTTC,
-        }
-    }
-}
-
-/// Signed messages per second the cloud verifies, de-duplicates and stores.
-async fn ingest_rate(
-    stack: &Running,
-    n: usize,
-    publisher: &Publisher,
-    progress: &dyn Fn(&str),
-) -> Result<Vec<Figure>, BenchError> {
-    let mqtt = stack
-        .state
-        .mqtt
-        .as_ref()
-        .ok_or_else(|| step("no MQTT layer"))?;
-    let key = DeviceKey::generate();
-    let registered = registry::register_device(
-        &stack.state.db,
-        NewDevice {
-            serial: format!("BENCH-PUBLISHER-{}", key.address().to_lowercase_hex()),
-            address: key.address(),
-            manufacturer: "Bench".into(),
-        },
-    )
-    .await
-    .map_err(|e| step(e.to_string()))?;
-    let messages = signed_messages(&key, n)?;
-    progress(&format!(
-        "publishing {n} signed messages to the cloud's broker, {}",
-        publisher.label()
-    ));
-    let addr = mqtt
-        .broker_addr()
-        .ok_or_else(|| step("no embedded broker"))?;
-    let user = key.address().to_lowercase_hex();
-    let topic = topics::up(key.address(), UpKind::Telemetry);
-    let before = mqtt.ingest_counts().stored;
-    let (cpu_before, children_before) = (self_cpu(), children_cpu());
-    let start = Instant::now();
-    match publisher {
-        Publisher::Cli(bin) => {
-            let target = mosquitto::Target {
-                port: addr.port(),
-                login: (&user, &user, &registered.mqtt_password),
-                topic: &topic,
-            };
-            mosquitto::publish_cli(bin, &stack.data_dir, target, &messages).await?;
-        }
-        Publisher::Rumqttc => {
-            let login = Some((user.clone(), registered.mqtt_password));
-            let host = addr.ip().to_string();
-            publish_all(&host, addr.port(), login, &user, &topic, messages).await?;
-        }
-    }
-    let deadline = Instant::now() + WAIT;
-    while mqtt.ingest_counts().stored < before + n as u64 {
-        if Instant::now() > deadline {
-            return Err(step(format!(
-                "stored {} of {n}",
-                mqtt.ingest_counts().stored - before
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let rate = n as f64 / start.elapsed().as_secs_f64();
-    let mut figures = vec![Figure {
-        name: format!("{INGEST_FIGURE} ({n}, QoS 1, {})", publisher.label()),
-        value: format!("{rate:.0} /s"),
-    }];
-    if let (Some(t0), Some(t1)) = (cpu_before, self_cpu()) {
-        let whose = match publisher {
-            Publisher::Cli(_) => "this process: broker, cloud",
-            Publisher::Rumqttc => "this process: publisher, broker, cloud",
-        };
-        figures.push(Figure {
-            name: format!("  CPU per stored message ({whose})"),
-            value: cpu_per_message(t1.saturating_sub(t0), n),
-        });
-    }
-    if let (Publisher::Cli(_), Some(t0), Some(t1)) = (publisher, children_before, children_cpu()) {
-        figures.push(Figure {
-            name: "  CPU per message (mosquitto_pub)".into(),
-            value: cpu_per_message(t1.saturating_sub(t0), n),
-        });
-    }
-    Ok(figures)
-}
-
 /// Kills the child on drop.
 struct Kill(Child);
 
@@ -607,11 +426,6 @@ fn proc_stat_ticks(pid: &str, at: usize) -> Option<u64> {
     let after = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = after.split_whitespace().collect();
     Some(fields.get(at)?.parse::<u64>().ok()? + fields.get(at + 1)?.parse::<u64>().ok()?)
-}
-
-/// CPU per message from a tick difference (Linux ticks are 1/100 s, USER_HZ).
-fn cpu_per_message(ticks: u64, n: usize) -> String {
-    format!("{:.0} µs", ticks as f64 * 10_000.0 / n as f64)
 }
 
 /// Car 1's agent as its own process (the in-process one stopped), connected and idle, with

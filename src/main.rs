@@ -53,9 +53,16 @@ enum Command {
         /// Commands per round-trip run.
         #[arg(long, default_value_t = 200)]
         commands: usize,
-        /// Signed messages for the ingest comparison.
-        #[arg(long, default_value_t = 20_000)]
+        /// Signed messages per ingest run, at most 65535: `mosquitto_pub -l`, which both
+        /// feeds the cloud and carries the yardstick, stops early past 65,535 messages
+        /// (its 16-bit message ids wrap).
+        #[arg(long, default_value_t = 20_000, value_parser = bench_messages)]
         messages: usize,
+        /// Interleaved rounds of the ingest comparison: each round measures Mosquitto alone
+        /// and the cloud seconds apart, and the goal is judged on the median of the rounds'
+        /// ratios (the machine's speed drifts from minute to minute).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+        rounds: u16,
     },
     /// The device agent (`pitlane-agent`'s commands), e.g. `pitlane agent run --config FILE`.
     Agent {
@@ -134,12 +141,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             cars,
             commands,
             messages,
+            rounds,
         } => {
             let dir = tempfile::tempdir().context("scratch directory")?;
             let opts = pitlane::bench::BenchOptions {
                 cars,
                 commands,
                 messages,
+                rounds: usize::from(rounds),
                 dir: dir.path().to_owned(),
             };
             let progress = |line: &str| eprintln!("pitlane bench: {line}");
@@ -188,4 +197,19 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// `--messages`: 1 to [`pitlane::bench::CLI_MAX_MESSAGES`].
+fn bench_messages(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))?;
+    let max = pitlane::bench::CLI_MAX_MESSAGES;
+    if !(1..=max).contains(&n) {
+        return Err(format!(
+            "{n} is outside 1..={max}: mosquitto_pub -l (the yardstick's publisher, and one \
+             of the cloud's) numbers messages with 16-bit ids and stops early past {max}"
+        ));
+    }
+    Ok(n)
 }

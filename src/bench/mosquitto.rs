@@ -1,7 +1,8 @@
 //! The ingest goal's yardstick: Mosquitto alone carrying the same signed messages, measured
 //! in the same run. Two ways: Mosquitto's own command-line clients (`mosquitto_pub -l` to
-//! `mosquitto_sub -C`, QoS 1), which is what issue 7's goal names, and the Rust client the
-//! cloud uses (rumqttc, 100 in flight) on both ends, a harder bar.
+//! `mosquitto_sub -C`, QoS 1), which is what issue 7's goal names (measured in every round
+//! of [`super::ingest::compare`]), and the Rust client the cloud uses (rumqttc, 100 in
+//! flight) on both ends, a harder bar (measured once).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -12,10 +13,8 @@ use pitlane_shared::topics::{self, UpKind};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::task::JoinHandle;
 
-use super::{
-    BenchError, Figure, Kill, WAIT, children_cpu, cpu_per_message, publish_all, signed_messages,
-    step,
-};
+use super::ingest::{Measured, SignedSet, cpu_us};
+use super::{BenchError, Figure, Kill, WAIT, children_cpu, publish_all, signed_messages, step};
 
 /// Name of the command-line baseline's figure (the goal line looks it up).
 pub const CLI_FIGURE: &str = "Mosquitto alone, mosquitto_pub → mosquitto_sub";
@@ -73,30 +72,47 @@ async fn broker(dir: &Path) -> Result<Broker, BenchError> {
     })
 }
 
-/// Both baselines with `n` freshly signed telemetry messages; a baseline that cannot run is
-/// reported through `progress` and left out.
+/// The Rust-clients baseline with `n` freshly signed telemetry messages; when it cannot run,
+/// that is reported through `progress` and it is left out.
 pub async fn baselines(dir: &Path, n: usize, progress: &dyn Fn(&str)) -> Vec<Figure> {
-    let mut figures = Vec::new();
-    progress("Mosquitto alone: mosquitto_pub → mosquitto_sub");
-    match cli_rate(dir, n).await {
-        Ok(mut f) => figures.append(&mut f),
-        Err(e) => progress(&format!("mosquitto_pub → mosquitto_sub: {e}")),
-    }
     progress("Mosquitto alone: Rust clients on both ends");
     match rust_clients_rate(dir, n).await {
-        Ok(f) => figures.push(f),
-        Err(e) => progress(&format!("mosquitto with Rust clients: {e}")),
+        Ok(f) => vec![f],
+        Err(e) => {
+            progress(&format!("mosquitto with Rust clients: {e}"));
+            Vec::new()
+        }
     }
-    figures
 }
 
-/// The command-line publisher, when installed.
-pub fn cli_publisher() -> Option<PathBuf> {
-    installed(&["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"])
+/// Mosquitto's command-line clients, and the broker they need.
+pub struct CliClients {
+    pub publisher: PathBuf,
+    subscriber: PathBuf,
 }
+
+/// The command-line clients, when they and Mosquitto itself are installed.
+pub fn cli_clients() -> Option<CliClients> {
+    installed(&["/usr/sbin/mosquitto", "/usr/bin/mosquitto"])?;
+    Some(CliClients {
+        publisher: installed(&["/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"])?,
+        subscriber: installed(&["/usr/bin/mosquitto_sub", "/usr/local/bin/mosquitto_sub"])?,
+    })
+}
+
+/// Most messages one `mosquitto_pub -l` delivers: it numbers messages with 16-bit ids and,
+/// at the end of its input, disconnects when the id of the last message is first
+/// acknowledged. Past 65,535 messages that id has been used before, so it stops early.
+pub const CLI_MAX_MESSAGES: usize = 65_535;
 
 /// Writes `messages` to `path`, one per line, for `mosquitto_pub -l`.
 fn write_lines(path: &Path, messages: &[Vec<u8>]) -> Result<(), BenchError> {
+    if messages.len() > CLI_MAX_MESSAGES {
+        return Err(step(format!(
+            "mosquitto_pub delivers at most {CLI_MAX_MESSAGES} messages per run, not {}",
+            messages.len()
+        )));
+    }
     let mut lines = Vec::with_capacity(messages.iter().map(|m| m.len() + 1).sum());
     for message in messages {
         // Compact JSON never holds a raw newline, so each message is one line.
@@ -188,30 +204,26 @@ async fn finished(publisher: JoinHandle<std::io::Result<Output>>) -> Result<(), 
     Ok(())
 }
 
-/// `mosquitto_pub -l` publishing one message per line of a file to `mosquitto_sub -C`, both
-/// QoS 1. The clock runs from starting the publisher to the subscriber exiting after the
-/// last message. The subscriber is known to be subscribed when it has printed a retained
-/// marker message, which it receives on subscribing.
-async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
-    let (Some(pub_bin), Some(sub_bin)) = (
-        cli_publisher(),
-        installed(&["/usr/bin/mosquitto_sub", "/usr/local/bin/mosquitto_sub"]),
-    ) else {
-        return Err(step(
-            "mosquitto_pub/mosquitto_sub are not installed (Debian: apt-get install mosquitto-clients)",
-        ));
-    };
+/// `mosquitto_pub -l` publishing `set`, one message per line of a file, to `mosquitto_sub
+/// -C` through a fresh Mosquitto, all QoS 1. The clock runs from starting the publisher to
+/// the subscriber exiting after the last message. The subscriber is known to be subscribed
+/// when it has printed a retained marker message, which it receives on subscribing. CPU is
+/// the three processes' (the broker's counts once it has been waited for, like the clients').
+pub async fn cli_rate(
+    cli: &CliClients,
+    dir: &Path,
+    set: &SignedSet,
+) -> Result<Measured, BenchError> {
+    let n = set.messages.len();
     let broker = broker(dir).await?;
     let port = broker.port.to_string();
-    let key = DeviceKey::generate();
-    let topic = topics::up(key.address(), UpKind::Telemetry);
     let input = dir.join("messages.txt");
-    write_lines(&input, &signed_messages(&key, n)?)?;
+    write_lines(&input, &set.messages)?;
     let output = dir.join("received.txt");
     let marker = "pitlane-bench-ready";
     // Broker, QoS 1 and topic: the same for the marker, the subscriber and the publisher.
-    let common = ["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &topic];
-    let status = Command::new(&pub_bin)
+    let common = ["-h", "127.0.0.1", "-p", &port, "-q", "1", "-t", &set.topic];
+    let status = Command::new(&cli.publisher)
         .args(common)
         .args(["-r", "-m", marker])
         .status()
@@ -221,7 +233,7 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     }
     let received = std::fs::File::create(&output).map_err(|e| step(e.to_string()))?;
     let mut sub = Kill(
-        Command::new(&sub_bin)
+        Command::new(&cli.subscriber)
             .args(common)
             .args(["-C", &(n + 1).to_string()])
             .stdout(received)
@@ -241,7 +253,7 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
     }
     let cpu_before = children_cpu();
     let start = Instant::now();
-    let published = publish_lines(&pub_bin, &common, &input)?;
+    let published = publish_lines(&cli.publisher, &common, &input)?;
     loop {
         if let Some(status) = sub.0.try_wait().map_err(|e| step(e.to_string()))? {
             if !status.success() {
@@ -260,26 +272,21 @@ async fn cli_rate(dir: &Path, n: usize) -> Result<Vec<Figure>, BenchError> {
         .map_err(|e| step(e.to_string()))?
         .lines()
         .count();
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(&output);
     if got != n + 1 {
         return Err(step(format!(
             "mosquitto_sub got {} of {n}",
             got.saturating_sub(1)
         )));
     }
-    let mut figures = vec![Figure {
-        name: format!("{CLI_FIGURE} ({n}, QoS 1)"),
-        value: format!("{:.0} /s", n as f64 / elapsed.as_secs_f64()),
-    }];
-    // The broker's CPU counts once it has been waited for (like the two clients').
     drop(sub);
     drop(broker);
-    if let (Some(t0), Some(t1)) = (cpu_before, children_cpu()) {
-        figures.push(Figure {
-            name: "  CPU per message (mosquitto, mosquitto_pub, mosquitto_sub)".into(),
-            value: cpu_per_message(t1.saturating_sub(t0), n),
-        });
-    }
-    Ok(figures)
+    Ok(Measured {
+        rate: (n as f64 / elapsed.as_secs_f64()).round(),
+        cpu_us: cpu_us(cpu_before, children_cpu(), n),
+        children_cpu_us: None,
+    })
 }
 
 /// The same messages from a rumqttc publisher (100 in flight) to a rumqttc subscriber.
