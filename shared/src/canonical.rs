@@ -26,6 +26,9 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+// Text that is UTF-8 as a whole (checked once, which is cheaper than string by string) is
+// read as a `str`; other bytes as a slice, whose error for them is serde_json's usual one.
+use serde_json::de::{Read, SliceRead, StrRead};
 
 /// The canonical JSON text of `value`.
 pub fn to_string(value: &Value) -> String {
@@ -45,9 +48,15 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
 /// value counts, as there), and the same errors for text that is not JSON.
 pub fn from_slice(json: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
     let mut writer = Writer::new(json.len());
-    let mut de = serde_json::Deserializer::from_slice(json);
-    Canon(&mut writer).deserialize(&mut de)?;
-    de.end()?;
+    fn write<'de, R: Read<'de>>(writer: &mut Writer<'de>, read: R) -> serde_json::Result<()> {
+        let mut de = serde_json::Deserializer::new(read);
+        Canon(writer).deserialize(&mut de)?;
+        de.end()
+    }
+    match std::str::from_utf8(json) {
+        Ok(text) => write(&mut writer, StrRead::new(text))?,
+        Err(_) => write(&mut writer, SliceRead::new(json))?,
+    }
     Ok(writer.out)
 }
 
@@ -85,12 +94,20 @@ pub fn object_without(json: &[u8], name: &str) -> Result<Option<Stripped>, serde
         return serde_json::from_slice::<Value>(json).map(|_| None);
     }
     let mut writer = Writer::new(json.len());
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let removed = de.deserialize_map(Object {
-        writer: &mut writer,
-        skip: name,
-    })?;
-    de.end()?;
+    fn write<'de, R: Read<'de>>(
+        writer: &mut Writer<'de>,
+        read: R,
+        skip: &str,
+    ) -> serde_json::Result<Option<Value>> {
+        let mut de = serde_json::Deserializer::new(read);
+        let removed = de.deserialize_map(Object { writer, skip })?;
+        de.end()?;
+        Ok(removed)
+    }
+    let removed = match std::str::from_utf8(json) {
+        Ok(text) => write(&mut writer, StrRead::new(text), name)?,
+        Err(_) => write(&mut writer, SliceRead::new(json), name)?,
+    };
     Ok(Some(Stripped {
         text: writer.out,
         members: writer.top,
@@ -471,6 +488,15 @@ mod tests {
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(super::from_slice(deep.as_bytes()).is_err());
+        // Bytes that are not UTF-8, in a string and in an object.
+        for bad in [&b"\"\xff\""[..], b"{\"a\xc3\":1}"] {
+            let expected = serde_json::from_slice::<Value>(bad)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(super::from_slice(bad).unwrap_err().to_string(), expected);
+            let got = super::object_without(bad, "a").unwrap_err().to_string();
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]
