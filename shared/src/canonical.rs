@@ -48,14 +48,14 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
 /// value counts, as there), and the same errors for text that is not JSON.
 pub fn from_slice(json: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
     let mut writer = Writer::new(json.len());
-    fn write<'de, R: Read<'de>>(writer: &mut Writer<'de>, read: R) -> serde_json::Result<()> {
+    fn pass<'de, R: Read<'de>>(writer: &mut Writer<'de>, read: R) -> serde_json::Result<()> {
         let mut de = serde_json::Deserializer::new(read);
         Canon(writer).deserialize(&mut de)?;
         de.end()
     }
     match std::str::from_utf8(json) {
-        Ok(text) => write(&mut writer, StrRead::new(text))?,
-        Err(_) => write(&mut writer, SliceRead::new(json))?,
+        Ok(text) => pass(&mut writer, StrRead::new(text))?,
+        Err(_) => pass(&mut writer, SliceRead::new(json))?,
     }
     Ok(writer.out)
 }
@@ -94,7 +94,7 @@ pub fn object_without(json: &[u8], name: &str) -> Result<Option<Stripped>, serde
         return serde_json::from_slice::<Value>(json).map(|_| None);
     }
     let mut writer = Writer::new(json.len());
-    fn write<'de, R: Read<'de>>(
+    fn pass<'de, R: Read<'de>>(
         writer: &mut Writer<'de>,
         read: R,
         skip: &str,
@@ -105,8 +105,8 @@ pub fn object_without(json: &[u8], name: &str) -> Result<Option<Stripped>, serde
         Ok(removed)
     }
     let removed = match std::str::from_utf8(json) {
-        Ok(text) => write(&mut writer, StrRead::new(text), name)?,
-        Err(_) => write(&mut writer, SliceRead::new(json), name)?,
+        Ok(text) => pass(&mut writer, StrRead::new(text), name)?,
+        Err(_) => pass(&mut writer, SliceRead::new(json), name)?,
     };
     Ok(Some(Stripped {
         text: writer.out,
