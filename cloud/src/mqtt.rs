@@ -278,6 +278,9 @@ async fn sweep(db: Db, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n: u64 = 0;
+    // Devices heard from since then may have telemetry to trim: everyone at first, then
+    // those seen since a minute before the last trim (a batch being stored while it ran).
+    let mut seen_since_ms = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -290,8 +293,11 @@ async fn sweep(db: Db, mut shutdown: watch::Receiver<bool>) {
         n += 1;
         if n % 60 == 0 {
             let before = now - i64::try_from(DEDUP_WINDOW.as_millis()).unwrap_or(i64::MAX);
-            if let Err(e) = crate::telemetry::store::prune(&db, TELEMETRY_HISTORY, before).await {
-                tracing::warn!(error = %e, "telemetry pruning");
+            match crate::telemetry::store::prune(&db, TELEMETRY_HISTORY, seen_since_ms, before)
+                .await
+            {
+                Ok(_) => seen_since_ms = now - 60_000,
+                Err(e) => tracing::warn!(error = %e, "telemetry pruning"),
             }
         }
     }

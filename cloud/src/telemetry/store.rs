@@ -465,18 +465,39 @@ async fn insert_telemetry(
     Ok(())
 }
 
-/// Trims telemetry and events to the newest `keep` rows per device, and forgets envelope
-/// ids older than `dedup_ms` (a duplicate arriving later than that is stored again).
-pub async fn prune(db: &Db, keep: i64, dedup_before_ms: i64) -> Result<u64, TelemetryError> {
-    let trimmed = sqlx::query(
-        "DELETE FROM device_telemetry WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() \
-         OVER (PARTITION BY device_address ORDER BY id DESC) AS rn FROM device_telemetry) t \
-         WHERE rn > $1)",
-    )
-    .bind(keep)
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
+/// Trims the telemetry history of every device seen since `seen_since_ms` (its
+/// `device_state.last_seen_ms`) to its newest `keep` rows (`keep` ≥ 1), and forgets envelope
+/// ids received before `dedup_before_ms` (a duplicate arriving later is stored again);
+/// returns the telemetry rows removed.
+///
+/// Device by device through the `(device_address, id)` index, so the cost follows the rows
+/// removed and the devices heard from, not the size of the table: a whole-table window
+/// function (what this did before) sorted every row of every device every minute.
+pub async fn prune(
+    db: &Db,
+    keep: i64,
+    seen_since_ms: i64,
+    dedup_before_ms: i64,
+) -> Result<u64, TelemetryError> {
+    let devices: Vec<String> =
+        sqlx::query_scalar("SELECT device_address FROM device_state WHERE last_seen_ms >= $1")
+            .bind(seen_since_ms)
+            .fetch_all(&db.pool)
+            .await?;
+    let mut trimmed = 0;
+    for device in &devices {
+        // The id of the keep-th newest row; none (NULL, nothing removed) when it has fewer.
+        trimmed += sqlx::query(
+            "DELETE FROM device_telemetry WHERE device_address = $1 AND id < \
+             (SELECT id FROM device_telemetry WHERE device_address = $1 \
+             ORDER BY id DESC LIMIT 1 OFFSET $2)",
+        )
+        .bind(device)
+        .bind(keep.max(1) - 1)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    }
     sqlx::query("DELETE FROM mqtt_envelopes WHERE received_ms < $1")
         .bind(dedup_before_ms)
         .execute(&db.pool)

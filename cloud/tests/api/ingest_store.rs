@@ -103,3 +103,52 @@ async fn rows(app: &TestApp, table: &str, device: Address) -> i64 {
     scalar(app, &sql, &device.to_lowercase_hex()).await
 }
 api_test!(ingest_store_keeps_only_new_ids, only_new_ids_are_stored);
+
+/// The sweeper's trim: the newest `keep` telemetry rows of each device heard from since the
+/// given time, nothing of devices not heard from since; envelope ids received before the
+/// cut-off are forgotten (a copy arriving later is stored again).
+async fn prune_trims_devices_heard_from(app: &mut TestApp) {
+    use pitlane_cloud::telemetry::store::prune;
+    let a = register(app, "PRUNE-A").await;
+    let b = register(app, "PRUNE-B").await;
+    let stored_at = 1_700_000_000_500; // `store`'s now: last_seen_ms and received_ms
+    store(
+        app,
+        &[
+            (a, "1"),
+            (a, "2"),
+            (a, "3"),
+            (a, "4"),
+            (a, "5"),
+            (b, "1"),
+            (b, "2"),
+        ],
+    )
+    .await;
+    let db = &app.state.db;
+    // Nobody heard from since after the batch: nothing to trim.
+    assert_eq!(prune(db, 3, stored_at + 1, 0).await.expect("prune"), 0);
+    assert_eq!(rows(app, "device_telemetry", a).await, 5);
+    // Both heard from: a keeps its newest 3, b (2 rows) keeps both; a second pass is a no-op.
+    assert_eq!(prune(db, 3, stored_at, 0).await.expect("prune"), 2);
+    assert_eq!(rows(app, "device_telemetry", a).await, 3);
+    assert_eq!(rows(app, "device_telemetry", b).await, 2);
+    let newest = "SELECT COUNT(*) FROM device_telemetry WHERE device_address = $1 AND id > \
+                  (SELECT MAX(id) - 3 FROM device_telemetry WHERE device_address = $1)";
+    assert_eq!(scalar(app, newest, &a.to_lowercase_hex()).await, 3);
+    assert_eq!(prune(db, 3, 0, 0).await.expect("prune"), 0);
+    assert_eq!(prune(db, 1, 0, 0).await.expect("prune"), 3);
+    assert_eq!(rows(app, "device_telemetry", a).await, 1);
+    assert_eq!(rows(app, "device_telemetry", b).await, 1);
+    // Envelope ids: kept until the cut-off passes them, then a copy is new again.
+    assert_eq!(rows(app, "mqtt_envelopes", a).await, 5);
+    assert_eq!(store(app, &[(a, "1")]).await, [Outcome::Duplicate]);
+    prune(db, 1, 0, stored_at + 1).await.expect("prune");
+    assert_eq!(rows(app, "mqtt_envelopes", a).await, 0);
+    assert_eq!(rows(app, "mqtt_envelopes", b).await, 0);
+    assert_eq!(store(app, &[(a, "1")]).await, [Outcome::Stored]);
+}
+api_test!(
+    ingest_prune_trims_devices_heard_from,
+    prune_trims_devices_heard_from
+);
