@@ -44,6 +44,12 @@ enum Publisher {
     Cli(PathBuf),
 }
 
+/// A publisher with what it publishes from.
+enum Input<'a> {
+    Cli(&'a Path, mosquitto::CliInput),
+    Rumqttc(Vec<Vec<u8>>),
+}
+
 /// `n` messages signed by a fresh device key, for its telemetry topic.
 pub struct SignedSet {
     pub key: DeviceKey,
@@ -364,22 +370,34 @@ async fn ingest_rate(
         .broker_addr()
         .ok_or_else(|| step("no embedded broker"))?;
     let user = address.to_lowercase_hex();
+    // The publisher's input is made before the clock starts (a file for `mosquitto_pub`, a
+    // copy of the messages for rumqttc).
+    let input = match publisher {
+        Publisher::Cli(bin) => Input::Cli(
+            bin,
+            mosquitto::CliInput::write(
+                &stack.data_dir,
+                &format!("messages-{}", addr.port()),
+                &set.messages,
+            )?,
+        ),
+        Publisher::Rumqttc => Input::Rumqttc(set.messages.clone()),
+    };
     let before = mqtt.ingest_counts().stored;
     let (cpu_before, children_before) = (self_cpu(), children_cpu());
     let start = Instant::now();
-    match publisher {
-        Publisher::Cli(bin) => {
+    match input {
+        Input::Cli(bin, input) => {
             let target = mosquitto::Target {
                 port: addr.port(),
                 login: (&user, &user, &registered.mqtt_password),
                 topic: &set.topic,
             };
-            mosquitto::publish_cli(bin, &stack.data_dir, target, &set.messages).await?;
+            mosquitto::publish_cli(bin, &input, target).await?;
         }
-        Publisher::Rumqttc => {
+        Input::Rumqttc(messages) => {
             let login = Some((user.clone(), registered.mqtt_password));
             let host = addr.ip().to_string();
-            let messages = set.messages.clone();
             publish_all(&host, addr.port(), login, &user, &set.topic, messages).await?;
         }
     }

@@ -133,17 +133,32 @@ pub struct Target<'a> {
     pub topic: &'a str,
 }
 
-/// `mosquitto_pub -l` (QoS 1) publishing `messages` to a broker on loopback, as the device
-/// `target.login` names; returns once it has exited, every message acknowledged.
+/// `messages` written to a file in `dir`, one per line, for [`publish_cli`] (done before its
+/// clock starts; the file is removed when this is dropped).
+pub struct CliInput(PathBuf);
+
+impl CliInput {
+    pub fn write(dir: &Path, name: &str, messages: &[Vec<u8>]) -> Result<Self, BenchError> {
+        std::fs::create_dir_all(dir).map_err(|e| step(e.to_string()))?;
+        let path = dir.join(format!("{name}.txt"));
+        write_lines(&path, messages)?;
+        Ok(CliInput(path))
+    }
+}
+
+impl Drop for CliInput {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `mosquitto_pub -l` (QoS 1) publishing the lines of `input` to a broker on loopback, as the
+/// device `target.login` names; returns once it has exited, every message acknowledged.
 pub async fn publish_cli(
     bin: &Path,
-    dir: &Path,
+    input: &CliInput,
     target: Target<'_>,
-    messages: &[Vec<u8>],
 ) -> Result<(), BenchError> {
-    std::fs::create_dir_all(dir).map_err(|e| step(e.to_string()))?;
-    let input = dir.join(format!("messages-{}.txt", target.port));
-    write_lines(&input, messages)?;
     let (id, user, password) = target.login;
     let port = target.port.to_string();
     let args = [
@@ -162,9 +177,7 @@ pub async fn publish_cli(
         "-P",
         password,
     ];
-    let published = finished(publish_lines(bin, &args, &input)?).await;
-    let _ = std::fs::remove_file(&input);
-    published
+    finished(publish_lines(bin, &args, &input.0)?).await
 }
 
 /// `mosquitto_pub -l` with `args`, publishing one message per line of `input`; waited for on
