@@ -15,6 +15,10 @@
 //! Run: `cargo bench -p pitlane-shared --bench envelope -- --warm-up-time 1
 //! --measurement-time 3`
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::thread_cpu_now;
+
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
@@ -91,17 +95,6 @@ fn reference_from_slice(bytes: &[u8]) -> (Envelope<Box<RawValue>>, [u8; 32], Str
     let envelope: Envelope<Box<RawValue>> = serde_json::from_value(unsigned).expect("envelope");
     envelope.timestamp().expect("a valid time");
     (envelope, hash.0, signature)
-}
-
-fn thread_cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Times `f` in the calling thread's CPU time.

@@ -10,6 +10,10 @@
 //! Run: `cargo bench -p pitlane-shared --features libsecp256k1 --bench signing --
 //! --warm-up-time 1 --measurement-time 3`
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::thread_cpu_now;
+
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
@@ -142,17 +146,6 @@ fn cpu(c: &mut Criterion<ThreadCpuTime>) {
 
 /// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
 struct ThreadCpuTime;
-
-fn thread_cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
 
 impl Measurement for ThreadCpuTime {
     type Intermediate = Duration;

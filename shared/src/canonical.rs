@@ -416,7 +416,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
@@ -506,20 +506,23 @@ mod tests {
         assert_eq!(super::to_string(&a), super::to_string(&b));
     }
 
-    fn any_json() -> impl Strategy<Value = Value> {
+    /// Any JSON value: integers and floats of every size, strings with escapes, control
+    /// characters and non-ASCII, keys with quotes; up to four levels, 48 nodes.
+    pub(crate) fn any_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
             any::<f64>().prop_map(Value::from),
+            (-1e6..1e6f64).prop_map(Value::from),
             ".{0,8}".prop_map(Value::String),
             "[a-c\\\\\"\u{0}-\u{1f}é😀]{0,4}".prop_map(Value::String),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec(("[a-cB_é\u{1}]{0,3}", inner), 0..6)
+                prop::collection::vec(("[a-cB_é\u{1}\"]{0,3}", inner), 0..6)
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })

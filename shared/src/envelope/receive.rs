@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{CONTENT_TYPE_JSON, Envelope, EnvelopeError, SPEC_VERSION, SignedEnvelope};
 use crate::canonical;
-use crate::identity::{SignatureError, keccak256};
+use crate::identity::{B256, Signature, SignatureError, keccak256};
 
 impl<T: DeserializeOwned> SignedEnvelope<T> {
     /// Parses a received envelope and checks its form; the hash is taken over exactly the
@@ -92,6 +92,15 @@ fn received<T>(
     let hash = keccak256(&stripped.text);
     let envelope =
         envelope_of(&stripped, data).map_err(|e| EnvelopeError::Malformed(without_position(&e)))?;
+    checked(envelope, signature, hash)
+}
+
+/// The checks after parsing: `specversion`, `datacontenttype` and `time`.
+fn checked<T>(
+    envelope: Envelope<T>,
+    signature: Signature,
+    hash: B256,
+) -> Result<SignedEnvelope<T>, EnvelopeError> {
     if envelope.specversion != SPEC_VERSION {
         return Err(EnvelopeError::SpecVersion(envelope.specversion));
     }
@@ -188,7 +197,7 @@ mod tests {
     use serde_json::value::RawValue;
 
     use super::*;
-    use crate::envelope::{CONTENT_TYPE_JSON, Envelope, SPEC_VERSION};
+    use crate::canonical::tests::any_json;
     use crate::identity::DeviceKey;
 
     /// `SignedEnvelope::from_slice` as it was before the one-pass writer.
@@ -207,21 +216,8 @@ mod tests {
         let hash = keccak256(canonical::to_vec(&unsigned));
         let envelope: Envelope<T> = serde_json::from_value(unsigned)
             .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-        if envelope.specversion != SPEC_VERSION {
-            return Err(EnvelopeError::SpecVersion(envelope.specversion));
-        }
-        if envelope.datacontenttype != CONTENT_TYPE_JSON {
-            return Err(EnvelopeError::Malformed(format!(
-                "datacontenttype is {:?}, expected {CONTENT_TYPE_JSON:?}",
-                envelope.datacontenttype
-            )));
-        }
-        envelope.timestamp()?;
-        Ok(SignedEnvelope {
-            envelope,
-            signature,
-            hash,
-        })
+        // The checks after parsing did not change.
+        checked(envelope, signature, hash)
     }
 
     /// A typed `data` some random data fits.
@@ -248,26 +244,6 @@ mod tests {
         }
     }
 
-    fn json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            (-1e6..1e6f64).prop_map(Value::from),
-            ".{0,8}".prop_map(Value::String),
-            "[a-c\\\\\"\u{0}-\u{1f}é😀]{0,4}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 40, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                prop::collection::vec(("[a-cB_é\u{1}\"]{0,3}", inner), 0..5)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     /// A `data`: often a `Reading`, nearly one, or anything.
     fn data() -> impl Strategy<Value = Value> {
         prop_oneof![
@@ -279,30 +255,35 @@ mod tests {
                 .prop_map(|(value, tags, note)| {
                     serde_json::json!({"value": value, "tags": tags, "note": note})
                 }),
-            (-1e3..1e3f64, json()).prop_map(|(value, extra)| {
+            (-1e3..1e3f64, any_json()).prop_map(|(value, extra)| {
                 serde_json::json!({"tags": [], "value": value, "zz": extra, "value ": 1})
             }),
-            json(),
+            any_json(),
         ]
     }
+
+    /// Every member a signed envelope needs.
+    const MEMBERS: [&str; 9] = [
+        ATTRIBUTES[0],
+        ATTRIBUTES[1],
+        ATTRIBUTES[2],
+        ATTRIBUTES[3],
+        ATTRIBUTES[4],
+        ATTRIBUTES[5],
+        ATTRIBUTES[6],
+        "data",
+        "signature",
+    ];
 
     /// A member name: an attribute, `data`, `signature`, or another.
     fn name() -> impl Strategy<Value = String> {
         prop_oneof![
-            prop::sample::select(vec![
-                "specversion",
-                "id",
-                "source",
-                "subject",
-                "type",
-                "time",
-                "datacontenttype",
-                "data",
-                "signature",
-                "traceparent",
-                "é",
-                "a\"b",
-            ])
+            prop::sample::select(
+                MEMBERS
+                    .into_iter()
+                    .chain(["traceparent", "é", "a\"b"])
+                    .collect::<Vec<_>>()
+            )
             .prop_map(str::to_owned),
             "[a-z_\u{1}]{0,6}",
         ]
@@ -321,7 +302,7 @@ mod tests {
             data().boxed()
         } else {
             // A string that does not fit `specversion`, `time`, … but does others.
-            prop_oneof![12 => Just(fitting), 1 => Just(Value::from("0.3")), 1 => json()].boxed()
+            prop_oneof![12 => Just(fitting), 1 => Just(Value::from("0.3")), 1 => any_json()].boxed()
         };
         value.prop_map(move |value| (name.clone(), value))
     }
@@ -359,20 +340,10 @@ mod tests {
             .expect("a valid key")
             .sign_hash(&keccak256("anything"))
             .to_hex();
-        let required: Vec<_> = [
-            "specversion",
-            "id",
-            "source",
-            "subject",
-            "type",
-            "time",
-            "datacontenttype",
-            "data",
-            "signature",
-        ]
-        .into_iter()
-        .map(|n| member(n.to_owned(), signature.clone()).boxed())
-        .collect();
+        let required: Vec<_> = MEMBERS
+            .into_iter()
+            .map(|n| member(n.to_owned(), signature.clone()).boxed())
+            .collect();
         let signature2 = signature.clone();
         let extra = prop::collection::vec(
             name().prop_flat_map(move |n| member(n, signature2.clone())),
