@@ -126,7 +126,7 @@ impl Series {
         if self.rounds.len() > 1 {
             figures.push(Figure {
                 name: per_round_name(&self.name),
-                value: per_round(&self.rounds, |m| format!("{:.0}", m.rate), " /s"),
+                value: per_round(&self.rounds, |m| format!("{:.0}", m.rate)) + " /s",
             });
         }
         let mut cpu = |name: &str, pick: fn(&Measured) -> Option<f64>| {
@@ -150,17 +150,13 @@ pub fn per_round_name(name: &str) -> String {
     format!("  per round: {name}")
 }
 
-/// `a / b / c` with `unit` after, a failed round as `failed`.
-fn per_round(
-    rounds: &[Option<Measured>],
-    show: impl Fn(&Measured) -> String,
-    unit: &str,
-) -> String {
+/// `a / b / c`, a failed round as `failed`.
+fn per_round<T>(rounds: &[Option<T>], show: impl Fn(&T) -> String) -> String {
     let shown: Vec<String> = rounds
         .iter()
         .map(|r| r.as_ref().map_or_else(|| "failed".to_owned(), &show))
         .collect();
-    format!("{}{unit}", shown.join(" / "))
+    shown.join(" / ")
 }
 
 /// The median (the mean of the middle two of an even count); `None` for no values.
@@ -311,11 +307,8 @@ fn goal(carried: &Series, judged: &[(&str, &Series)]) -> Option<Figure> {
         let verdict = if ratio >= 1.0 { "met" } else { "not met" };
         let mut part = format!("{label}: {verdict} ({ratio:.2}×");
         if ratios.len() > 1 {
-            let each: Vec<String> = ratios
-                .iter()
-                .map(|r| r.map_or_else(|| "failed".to_owned(), |r| format!("{r:.2}")))
-                .collect();
-            part.push_str(&format!("; rounds {}", each.join(" / ")));
+            let each = per_round(&ratios, |r| format!("{r:.2}"));
+            part.push_str(&format!("; rounds {each}"));
         }
         part.push(')');
         parts.push(part);

@@ -230,8 +230,7 @@ pub async fn cli_rate(
     let n = set.messages.len();
     let broker = broker(dir).await?;
     let port = broker.port.to_string();
-    let input = dir.join("messages.txt");
-    write_lines(&input, &set.messages)?;
+    let input = CliInput::write(dir, "messages", &set.messages)?;
     let output = dir.join("received.txt");
     let marker = "pitlane-bench-ready";
     // Broker, QoS 1 and topic: the same for the marker, the subscriber and the publisher.
@@ -266,7 +265,7 @@ pub async fn cli_rate(
     }
     let cpu_before = children_cpu();
     let start = Instant::now();
-    let published = publish_lines(&cli.publisher, &common, &input)?;
+    let published = publish_lines(&cli.publisher, &common, &input.0)?;
     loop {
         if let Some(status) = sub.0.try_wait().map_err(|e| step(e.to_string()))? {
             if !status.success() {
@@ -285,7 +284,6 @@ pub async fn cli_rate(
         .map_err(|e| step(e.to_string()))?
         .lines()
         .count();
-    let _ = std::fs::remove_file(&input);
     let _ = std::fs::remove_file(&output);
     if got != n + 1 {
         return Err(step(format!(

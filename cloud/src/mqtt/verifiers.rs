@@ -23,7 +23,7 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// The pool; see [`run`].
 struct Pool {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
 }
 
 fn pool() -> &'static Pool {
@@ -39,9 +39,7 @@ fn pool() -> &'static Pool {
                 tracing::error!(error = %e, "cannot start a signature verifier thread");
             }
         }
-        Pool {
-            jobs: Mutex::new(tx),
-        }
+        Pool { jobs: tx }
     })
 }
 
@@ -82,11 +80,7 @@ pub fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> oneshot
     let job: Job = Box::new(move || {
         let _ = tx.send(f());
     });
-    let sent = match pool().jobs.lock() {
-        Ok(jobs) => jobs.send(job),
-        Err(poisoned) => poisoned.into_inner().send(job),
-    };
-    if let Err(e) = sent {
+    if let Err(e) = pool().jobs.send(job) {
         // Only if every verifier thread failed to start: run it here rather than never.
         (e.0)();
     }
