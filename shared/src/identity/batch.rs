@@ -34,7 +34,7 @@ use k256::elliptic_curve::rand_core::{OsRng, RngCore};
 use k256::{AffinePoint, ProjectivePoint, Scalar};
 
 use super::signature::RecoveryParts;
-use super::{B256, PublicKey, Signature};
+use super::{B256, Backend, PublicKey, Signature};
 
 /// Window width of the NAF digits: digits are odd, |d| < 2^(W-1), so 8 multiples per point.
 const W: u32 = 5;
@@ -110,7 +110,10 @@ struct Parts {
 /// The scalars and the point R of `item`, as recovery reads them; `None` when recovery would
 /// fail (r or s out of range, no point with x = r).
 fn parts(item: &BatchItem<'_>) -> Option<Parts> {
-    let RecoveryParts { z, r, s, big_r } = item.signature.recovery_parts(&item.hash).ok()?;
+    let RecoveryParts { z, r, s, big_r } = item
+        .signature
+        .recovery_parts(Backend::DEFAULT, &item.hash)
+        .ok()?;
     Some(Parts {
         z,
         r,
@@ -370,7 +373,7 @@ mod tests {
         (hash, signature, key): (B256, Signature, PublicKey),
         e: Scalar,
     ) -> (B256, Signature, PublicKey) {
-        let RecoveryParts { z, s, .. } = signature.recovery_parts(&hash).unwrap();
+        let RecoveryParts { z, s, .. } = signature.recovery_parts(Backend::DEFAULT, &hash).unwrap();
         let z = z + s * e;
         (B256::from(<[u8; 32]>::from(z.to_bytes())), signature, key)
     }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use k256::elliptic_curve::rand_core::{OsRng, RngCore};
 use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
-use secp256k1::{All, Message, Secp256k1, SecretKey};
+use secp256k1::{All, Message, PublicKey, Secp256k1, SecretKey};
 
 use super::{B256, SignatureError};
 
@@ -63,4 +63,15 @@ pub(super) fn recover(
         .recover_ecdsa(Message::from_digest(hash.0), &signature)
         .map(|key| key.serialize_uncompressed())
         .map_err(|_| SignatureError::Unrecoverable)
+}
+
+/// The uncompressed point (0x04 ‖ x ‖ y) whose x is `x` and whose y has parity `y_is_odd`;
+/// `None` when no point has that x (or x is not below the field's modulus).
+pub(super) fn lift_x(x: &[u8], y_is_odd: bool) -> Option<[u8; 65]> {
+    let mut compressed = [0u8; 33];
+    compressed[0] = if y_is_odd { 0x03 } else { 0x02 };
+    compressed.get_mut(1..)?.copy_from_slice(x.get(..32)?);
+    PublicKey::from_slice(&compressed)
+        .ok()
+        .map(|point| point.serialize_uncompressed())
 }
