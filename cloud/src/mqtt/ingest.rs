@@ -28,6 +28,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Publish};
@@ -44,6 +45,15 @@ use crate::telemetry::store::IngestStore;
 
 /// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 1_024;
+/// While verification jobs are still running, the store waits for this many messages
+/// before it commits. Each commit costs about the same whatever its size (the WAL frames of
+/// every B-tree's last pages, the flush, a dozen statement round trips to SQLite's thread),
+/// so a store that keeps up commits the same messages in fewer, larger transactions: the
+/// store stage's CPU per message falls and the verifiers get that core. Nothing waits when
+/// no job runs, so a lone message (a command's result) is stored at once.
+pub const FULL_BATCH: usize = 256;
+/// The longest the store waits for a running job's chunk before committing what it has.
+const BATCH_WAIT: Duration = Duration::from_millis(20);
 /// Most messages in one verification job. A job takes fewer when no other job runs, so
 /// chunks stay small (and the pipeline short) when messages trickle in or the broker's
 /// window is small: Mosquitto hands a subscriber 20 unacknowledged messages by default
@@ -165,7 +175,20 @@ pub async fn run<A: Acker>(
     let keys = Arc::new(DeviceKeys::default());
     let max_jobs = JOBS_PER_CORE * verifier_threads();
     let (verified_tx, verified_rx) = mpsc::channel::<Chunk>(max_jobs);
-    let storer = tokio::spawn(store_loop(db, store, acker, verified_rx, waiters, stats));
+    // How many verification jobs are running or waiting to be passed on: the store waits for
+    // a fuller batch only while some are.
+    let running = Arc::new(AtomicUsize::new(0));
+    let storer = tokio::spawn(store_loop(
+        db,
+        store,
+        acker,
+        Incoming {
+            rx: verified_rx,
+            running: running.clone(),
+        },
+        waiters,
+        stats,
+    ));
     let mut jobs: VecDeque<Job> = VecDeque::with_capacity(max_jobs);
     let mut open = true;
     while open || !jobs.is_empty() {
@@ -179,6 +202,7 @@ pub async fn run<A: Acker>(
             biased;
             joined = oldest(&mut jobs) => {
                 let Some((publishes, _)) = jobs.pop_front() else { continue };
+                running.store(jobs.len(), Ordering::Release);
                 if verified_tx.send(settle_job(publishes, joined)).await.is_err() {
                     break;
                 }
@@ -187,6 +211,7 @@ pub async fn run<A: Acker>(
                 Some(chunk) => {
                     let chunk = Arc::new(chunk);
                     jobs.push_back((chunk.clone(), spawn_verify(&keys, chunk)));
+                    running.store(jobs.len(), Ordering::Release);
                 }
                 None => open = false,
             },
@@ -196,27 +221,51 @@ pub async fn run<A: Acker>(
     let _ = storer.await;
 }
 
+/// Verified chunks in arrival order, and how many jobs may still add to them.
+struct Incoming {
+    rx: mpsc::Receiver<Chunk>,
+    running: Arc<AtomicUsize>,
+}
+
+impl Incoming {
+    /// The next batch: one chunk (waiting for it), every chunk already queued, and, while
+    /// jobs are running, the chunks they finish until the batch holds [`FULL_BATCH`]
+    /// messages (each wait at most [`BATCH_WAIT`]). Never more than [`MAX_BATCH`] messages
+    /// but for the last chunk taken; `None` once the pipeline has closed and is empty.
+    async fn next_batch(&mut self) -> Option<Vec<Chunk>> {
+        let first = self.rx.recv().await?;
+        let mut size = first.publishes.len();
+        let mut chunks = vec![first];
+        while size < MAX_BATCH {
+            let next = match self.rx.try_recv() {
+                Ok(chunk) => Some(chunk),
+                Err(_) if size < FULL_BATCH && self.running.load(Ordering::Acquire) > 0 => {
+                    tokio::time::timeout(BATCH_WAIT, self.rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                Err(_) => None,
+            };
+            let Some(chunk) = next else { break };
+            size += chunk.publishes.len();
+            chunks.push(chunk);
+        }
+        Some(chunks)
+    }
+}
+
 /// Stores verified chunks, several per transaction when they queue up, and acknowledges them.
 async fn store_loop<A: Acker>(
     db: Db,
     store: Arc<IngestStore>,
     acker: A,
-    mut rx: mpsc::Receiver<Chunk>,
+    mut incoming: Incoming,
     waiters: Arc<Waiters>,
     stats: Arc<IngestStats>,
 ) {
-    while let Some(first) = rx.recv().await {
-        let mut size = first.publishes.len();
-        let mut chunks = vec![first];
-        while size < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(chunk) => {
-                    size += chunk.publishes.len();
-                    chunks.push(chunk);
-                }
-                Err(_) => break,
-            }
-        }
+    while let Some(chunks) = incoming.next_batch().await {
+        let size = chunks.iter().map(|c| c.publishes.len()).sum();
         let mut good = Vec::with_capacity(size);
         let mut publishes = Vec::with_capacity(chunks.len());
         for chunk in chunks {
@@ -281,4 +330,87 @@ async fn store_with_retry(
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use rumqttc::QoS;
+
+    use super::*;
+
+    /// A verified chunk of `n` messages (their content does not matter to batching).
+    fn chunk(n: usize) -> Chunk {
+        let publishes = (0..n)
+            .map(|i| Publish::new(format!("t/{i}"), QoS::AtMostOnce, vec![]))
+            .collect();
+        Chunk {
+            publishes: Arc::new(publishes),
+            checked: Vec::new(),
+        }
+    }
+
+    fn incoming(running: usize) -> (mpsc::Sender<Chunk>, Incoming, Arc<AtomicUsize>) {
+        let (tx, rx) = mpsc::channel(64);
+        let running = Arc::new(AtomicUsize::new(running));
+        let incoming = Incoming {
+            rx,
+            running: running.clone(),
+        };
+        (tx, incoming, running)
+    }
+
+    fn sizes(chunks: &[Chunk]) -> Vec<usize> {
+        chunks.iter().map(|c| c.publishes.len()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_job_running_no_wait() {
+        let (tx, mut incoming, _) = incoming(0);
+        tx.send(chunk(1)).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let batch = incoming.next_batch().await.unwrap();
+        assert_eq!(sizes(&batch), [1]);
+        assert_eq!(started.elapsed(), Duration::ZERO, "a lone message waited");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queued_chunks_join_up_to_the_limit() {
+        let (tx, mut incoming, _) = incoming(0);
+        for _ in 0..(MAX_BATCH / CHUNK + 2) {
+            tx.send(chunk(CHUNK)).await.unwrap();
+        }
+        let batch = incoming.next_batch().await.unwrap();
+        assert_eq!(batch.len(), MAX_BATCH / CHUNK);
+        assert_eq!(sizes(&incoming.next_batch().await.unwrap()), [CHUNK, CHUNK]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn running_jobs_fill_the_batch() {
+        let (tx, mut incoming, running) = incoming(3);
+        tx.send(chunk(CHUNK)).await.unwrap();
+        let feeder = tokio::spawn(async move {
+            for left in (0..3).rev() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                running.store(left, Ordering::Release);
+                tx.send(chunk(CHUNK)).await.unwrap();
+            }
+            tx
+        });
+        let batch = incoming.next_batch().await.unwrap();
+        assert_eq!(sizes(&batch), [CHUNK; 4], "FULL_BATCH is 4 chunks");
+        assert!(FULL_BATCH <= 4 * CHUNK);
+        drop(feeder.await.unwrap());
+        assert!(incoming.next_batch().await.is_none(), "closed and empty");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_job_delays_the_batch_only_so_long() {
+        let (tx, mut incoming, _running) = incoming(1);
+        tx.send(chunk(3)).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let batch = incoming.next_batch().await.unwrap();
+        assert_eq!(sizes(&batch), [3]);
+        assert_eq!(started.elapsed(), BATCH_WAIT);
+        drop(tx);
+    }
 }
