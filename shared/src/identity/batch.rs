@@ -152,54 +152,46 @@ fn u128_bytes(a: u128) -> [u8; 32] {
 /// digit first, without trailing zeros: Σ dᵢ·2ⁱ = k, every non-zero dᵢ odd with
 /// |dᵢ| < 2^(W−1), and at least W−1 zeros after each one.
 fn wnaf(k: &[u8; 32]) -> Vec<i8> {
-    // Little-endian 64-bit limbs with a fifth limb for the carry a negative digit leaves.
+    // Little-endian 64-bit limbs, and a zero fifth limb for windows that reach past bit 255.
     let mut limbs = [0u64; 5];
     for (i, chunk) in k.rchunks(8).enumerate() {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         limbs[i] = u64::from_be_bytes(word);
     }
-    let window = 1i64 << W;
-    let mut digits = Vec::with_capacity(258);
-    while limbs.iter().any(|&l| l != 0) {
-        let digit = if limbs[0] & 1 == 1 {
-            // The low W bits as a signed odd digit; subtracting it clears them.
-            let low = (limbs[0] & (window as u64 - 1)) as i64;
-            let d = if low >= window / 2 { low - window } else { low };
-            sub_small(&mut limbs, d);
-            d as i8
-        } else {
-            0
-        };
-        digits.push(digit);
-        shift_right_one(&mut limbs);
-    }
-    digits
-}
-
-/// `limbs -= d` for a small signed d (adds when d is negative).
-fn sub_small(limbs: &mut [u64; 5], d: i64) {
-    let step: fn(u64, u64) -> (u64, bool) = if d >= 0 {
-        u64::overflowing_sub
-    } else {
-        u64::overflowing_add
-    };
-    let mut carry = d.unsigned_abs();
-    for limb in limbs.iter_mut() {
-        if carry == 0 {
-            break;
+    let width = 1u64 << W;
+    let mut digits = vec![0i8; 257];
+    // Left to right over the bits, never shifting the number: a digit is the next W bits
+    // plus the carry a negative digit owes them (curve25519-dalek's `non_adjacent_form`,
+    // extended past bit 255 for numbers of a full 256 bits).
+    let mut carry = 0u64;
+    let mut pos = 0;
+    while pos < 257 {
+        let (limb, bit) = (pos / 64, pos % 64);
+        let mut bits = limbs[limb] >> bit;
+        if bit + W as usize > 64 && limb < 4 {
+            bits |= limbs[limb + 1] << (64 - bit);
         }
-        let (v, c) = step(*limb, carry);
-        *limb = v;
-        carry = u64::from(c);
+        let window = carry + (bits & (width - 1));
+        if window & 1 == 0 {
+            // Even (0, or a carry that completes a 1): a zero digit, and the carry stays.
+            pos += 1;
+            continue;
+        }
+        if window < width / 2 {
+            carry = 0;
+            digits[pos] = window as i8;
+        } else {
+            carry = 1;
+            digits[pos] = window as i8 - width as i8;
+        }
+        pos += W as usize;
     }
-}
-
-fn shift_right_one(limbs: &mut [u64; 5]) {
-    for i in 0..5 {
-        let high = limbs.get(i + 1).map_or(0, |next| next << 63);
-        limbs[i] = (limbs[i] >> 1) | high;
-    }
+    // A number below 2²⁵⁶ needs no digit above bit 256, so the carry is spent by then.
+    debug_assert_eq!(carry, 0);
+    let len = digits.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
+    digits.truncate(len);
+    digits
 }
 
 /// Σ kᵢ·Pᵢ for (Pᵢ, wNAF digits of kᵢ): one shared chain of doublings, each point adding its
