@@ -298,10 +298,11 @@ async fn round_trip(stack: &Running, n: usize) -> Result<(Duration, Duration), B
 fn signed_messages(key: &DeviceKey, n: usize) -> Result<Vec<Vec<u8>>, BenchError> {
     let address = key.address();
     (0..n)
-        .map(|i| {
+        .map(|_| {
             Envelope::new(
                 UpKind::Telemetry.event_type(),
-                format!("00000000-0000-4000-8000-{i:012}"),
+                // Ids as the agent makes them (time-ordered UUIDv7).
+                uuid::Uuid::now_v7().to_string(),
                 topics::device_source(address),
                 address.to_lowercase_hex(),
                 SystemTime::now(),

@@ -57,7 +57,9 @@ fn sign<T: Serialize>(key: &DeviceKey, kind: UpKind, data: T) -> Option<Vec<u8>>
     let address = key.address();
     Envelope::new(
         kind.event_type(),
-        uuid::Uuid::new_v4().to_string(),
+        // Time-ordered (UUIDv7): the cloud's de-duplication index then grows at its end
+        // rather than at random pages.
+        uuid::Uuid::now_v7().to_string(),
         topics::device_source(address),
         address.to_lowercase_hex(),
         SystemTime::now(),
