@@ -226,7 +226,10 @@ impl Settings {
             "AT0" | "AT1" | "AT2" | "M0" | "M1" | "PC" | "AL" | "NL" | "CFC0" | "CFC1" | "V0"
             | "V1" | "AR" => ok(),
             _ => {
-                let (name, arg) = at.split_at(at.len().saturating_sub(1));
+                // The last character is the argument; split on its boundary, not its last
+                // byte (the line may hold any UTF-8, and a byte split would panic).
+                let cut = at.char_indices().next_back().map_or(0, |(i, _)| i);
+                let (name, arg) = at.split_at(cut);
                 match name {
                     "E" => self.set(arg, |s| &mut s.echo),
                     "L" => self.set(arg, |s| &mut s.linefeeds),
@@ -330,6 +333,10 @@ mod tests {
         check(s, "ATS0", ok());
         check(s, "ATH1", ok());
         check(s, "ATE2", unknown());
+        // Found by the no-panic proptest: a multi-byte last character.
+        check(s, "aT¡", unknown());
+        check(s, "ATE¡", unknown());
+        check(s, "AT€", unknown());
         assert!(!s.echo && s.linefeeds && !s.spaces && s.headers);
         check(s, "ATDP", reply(&["AUTO"]));
         check(s, "ATDPN", reply(&["A0"]));
