@@ -491,7 +491,7 @@ async fn agent_idle_on(
             .map_err(|e| step(format!("{}: {e}", config.display())))?;
     }
     let (mut command, binary) = agent_command();
-    let child = Kill(
+    let mut child = Kill(
         command
             .args(["run", "--config"])
             .arg(&config)
@@ -502,6 +502,13 @@ async fn agent_idle_on(
     );
     let pid = child.0.id();
     tokio::time::sleep(Duration::from_secs(5)).await;
+    // An agent that could not start (no `pitlane-agent` beside this binary, as in tests, or a
+    // bad configuration) says so here rather than as a missing /proc entry.
+    if let Ok(Some(status)) = child.0.try_wait() {
+        return Err(step(format!(
+            "the agent ({binary}) exited before it was measured: {status}"
+        )));
+    }
     let rss = proc_rss_kb(pid).ok_or_else(|| step("agent exited"))?;
     let t0 = proc_cpu_ticks(pid).ok_or_else(|| step("agent exited"))?;
     let window = Duration::from_secs(10);
