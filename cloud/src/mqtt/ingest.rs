@@ -363,14 +363,26 @@ mod tests {
         chunks.iter().map(|c| c.publishes.len()).collect()
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn no_job_running_no_wait() {
-        let (tx, mut incoming, _) = incoming(0);
-        tx.send(chunk(1)).await.unwrap();
+    /// One chunk of `n` queued, `running` jobs that never deliver: the batch is that chunk,
+    /// taken after `waited`.
+    async fn check_lone_chunk(running: usize, n: usize, waited: Duration) {
+        let (tx, mut incoming, _running) = incoming(running);
+        tx.send(chunk(n)).await.unwrap();
         let started = tokio::time::Instant::now();
         let batch = incoming.next_batch().await.unwrap();
-        assert_eq!(sizes(&batch), [1]);
-        assert_eq!(started.elapsed(), Duration::ZERO, "a lone message waited");
+        assert_eq!(sizes(&batch), [n], "{running} running");
+        assert_eq!(started.elapsed(), waited, "{running} running");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_job_running_no_wait() {
+        // A lone message (a command's result) is stored at once.
+        check_lone_chunk(0, 1, Duration::ZERO).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_job_delays_the_batch_only_so_long() {
+        check_lone_chunk(1, 3, BATCH_WAIT).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -402,16 +414,5 @@ mod tests {
         assert_eq!(sizes(&batch), [CHUNK; 4]);
         drop(feeder.await.unwrap());
         assert!(incoming.next_batch().await.is_none(), "closed and empty");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_stalled_job_delays_the_batch_only_so_long() {
-        let (tx, mut incoming, _running) = incoming(1);
-        tx.send(chunk(3)).await.unwrap();
-        let started = tokio::time::Instant::now();
-        let batch = incoming.next_batch().await.unwrap();
-        assert_eq!(sizes(&batch), [3]);
-        assert_eq!(started.elapsed(), BATCH_WAIT);
-        drop(tx);
     }
 }

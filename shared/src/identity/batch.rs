@@ -161,8 +161,8 @@ fn wnaf(k: &[u8; 32]) -> Vec<i8> {
     }
     let width = 1u64 << W;
     let mut digits = vec![0i8; 257];
-    // Left to right over the bits, never shifting the number: a digit is the next W bits
-    // plus the carry a negative digit owes them (curve25519-dalek's `non_adjacent_form`,
+    // From the lowest bit up, never shifting the number: a digit is the next W bits plus
+    // the carry a negative digit owes them (curve25519-dalek's `non_adjacent_form`,
     // extended past bit 255 for numbers of a full 256 bits).
     let mut carry = 0u64;
     let mut pos = 0;

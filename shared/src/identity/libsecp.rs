@@ -67,10 +67,10 @@ pub(super) fn recover(
 
 /// The uncompressed point (0x04 ‖ x ‖ y) whose x is `x` and whose y has parity `y_is_odd`;
 /// `None` when no point has that x (or x is not below the field's modulus).
-pub(super) fn lift_x(x: &[u8], y_is_odd: bool) -> Option<[u8; 65]> {
+pub(super) fn lift_x(x: &[u8; 32], y_is_odd: bool) -> Option<[u8; 65]> {
     let mut compressed = [0u8; 33];
     compressed[0] = if y_is_odd { 0x03 } else { 0x02 };
-    compressed.get_mut(1..)?.copy_from_slice(x.get(..32)?);
+    compressed[1..].copy_from_slice(x);
     PublicKey::from_slice(&compressed)
         .ok()
         .map(|point| point.serialize_uncompressed())

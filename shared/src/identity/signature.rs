@@ -6,8 +6,6 @@ use std::str::FromStr;
 use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey};
 use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
 use k256::elliptic_curve::point::DecompressPoint;
-#[cfg(feature = "libsecp256k1")]
-use k256::elliptic_curve::sec1::FromEncodedPoint;
 use k256::elliptic_curve::subtle::Choice;
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
 
@@ -238,11 +236,12 @@ pub(super) fn lift_x(backend: Backend, x: &FieldBytes, y_is_odd: bool) -> Option
         Backend::K256 => AffinePoint::decompress(x, Choice::from(u8::from(y_is_odd))).into(),
         #[cfg(feature = "libsecp256k1")]
         Backend::Libsecp256k1 => {
-            let point = super::libsecp::lift_x(x.as_ref(), y_is_odd)?;
-            // libsecp256k1 only returns points on the curve; k256 checks again (two
-            // multiplications) while reading the coordinates.
-            let encoded = k256::EncodedPoint::from_bytes(point).ok()?;
-            AffinePoint::from_encoded_point(&encoded).into()
+            let point = super::libsecp::lift_x(&(*x).into(), y_is_odd)?;
+            // Read as libsecp256k1 recovery's result is read; k256 checks again that the
+            // point is on the curve (two multiplications).
+            VerifyingKey::from_sec1_bytes(&point)
+                .ok()
+                .map(|key| *key.as_affine())
         }
     }
 }
